@@ -1,0 +1,271 @@
+"""The assessment: red-flag triage first, then a transparent Bayesian differential and what to ask next.
+
+Each condition is its own yes/no hypothesis (they can coexist), so each gets its own post-test
+probability: prior odds × the likelihood ratio of every finding that was assessed. A finding present
+multiplies by LR+, a finding checked and absent by LR−, a finding not assessed counts for nothing.
+Each finding's contribution is reported on the log-odds scale, so the contributions of a condition
+add up exactly to the change from its prior.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .models import TRIAGE_ORDER, Case, RedFlagRule
+
+if TYPE_CHECKING:
+    from .knowledge import KnowledgeBase
+    from .plan import PlanItem
+
+# Below this many assessed findings, or without a clear leader, the page says the picture is incomplete.
+MIN_FINDINGS_FOR_RANKING = 3
+CLEAR_LEAD_PROBABILITY = 0.5
+PROBABILITY_FLOOR, PROBABILITY_CEIL = 0.001, 0.999  # never show certainty the data cannot carry
+
+
+class AssessmentError(ValueError):
+    """A case the engine cannot assess: an unknown id, or a malformed case."""
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1 / (1 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1 + e)
+
+
+@dataclass(frozen=True)
+class Contribution:
+    finding: str
+    present: bool
+    likelihood_ratio: float
+    effect: float  # natural-log odds
+    provenance: str
+    reference: str | None
+
+
+@dataclass
+class ConditionResult:
+    condition: str
+    prior: float
+    probability: float
+    log_odds_prior: float
+    log_odds: float
+    contributions: list[Contribution]
+    clamped: bool = False
+
+    @property
+    def supporting(self) -> list[Contribution]:
+        return sorted((c for c in self.contributions if c.effect > 0), key=lambda c: -c.effect)
+
+    @property
+    def against(self) -> list[Contribution]:
+        return sorted((c for c in self.contributions if c.effect < 0), key=lambda c: c.effect)
+
+
+@dataclass(frozen=True)
+class TriageReason:
+    rule: str
+    label: str
+    level: str
+    findings: tuple[str, ...]
+    action: str
+    reference: str
+
+
+@dataclass
+class Triage:
+    level: str
+    reasons: list[TriageReason]
+
+    @property
+    def red_flag(self) -> bool:
+        return bool(self.reasons)
+
+
+@dataclass(frozen=True)
+class NextQuestion:
+    finding: str
+    score: float
+    if_present: dict[str, float]  # condition -> probability if found present
+    if_absent: dict[str, float]   # condition -> probability if checked and absent
+
+
+@dataclass
+class Assessment:
+    case: Case
+    triage: Triage
+    differential: list[ConditionResult]
+    next_questions: list[NextQuestion]
+    plan: list[PlanItem]
+    plan_conditions: list[str]
+    sufficient: bool
+    sufficiency_note: str
+    plan_withheld: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's JSON result (plus extra keys; none of the contract's is renamed)."""
+        return {
+            "triage": {
+                "level": self.triage.level,
+                "reasons": [
+                    {"finding": ", ".join(r.findings), "action": r.action, "rule": r.rule, "label": r.label,
+                     "level": r.level, "reference": r.reference}
+                    for r in self.triage.reasons
+                ],
+            },
+            "differential": [
+                {
+                    "condition": r.condition,
+                    "probability": round(r.probability, 4),
+                    "prior": r.prior,
+                    "contributions": [
+                        {"finding": c.finding, "effect": round(c.effect, 4), "present": c.present,
+                         "likelihood_ratio": c.likelihood_ratio, "provenance": c.provenance, "reference": c.reference}
+                        for c in r.contributions
+                    ],
+                }
+                for r in self.differential
+            ],
+            "plan": [item.to_dict() for item in self.plan],
+            "plan_conditions": self.plan_conditions,
+            "plan_withheld": self.plan_withheld,
+            "phase": self.case.phase,
+            "sufficient_information": self.sufficient,
+            "sufficiency_note": self.sufficiency_note,
+            "next_questions": [
+                {"finding": q.finding, "score": round(q.score, 4),
+                 "if_present": {k: round(v, 3) for k, v in q.if_present.items()},
+                 "if_absent": {k: round(v, 3) for k, v in q.if_absent.items()}}
+                for q in self.next_questions
+            ],
+        }
+
+
+def check_case(kb: KnowledgeBase, case: Case) -> None:
+    unknown = sorted({f for f in [*case.findings, *case.absent] if f not in kb.findings})
+    if unknown:
+        raise AssessmentError(f"unknown finding id(s): {', '.join(unknown)}")
+
+
+def rule_fires(rule: RedFlagRule, present: frozenset[str], age: int | None) -> tuple[str, ...] | None:
+    """The findings that fire a red-flag rule, or None when it does not fire."""
+    if not all(f in present for f in rule.all_of):
+        return None
+    hits = [f for f in rule.any_of if f in present]
+    if rule.any_of and len(hits) < rule.min_any:
+        return None
+    if rule.age_at_least is not None and (age is None or age < rule.age_at_least):
+        return None
+    return (*rule.all_of, *hits)
+
+
+def triage(kb: KnowledgeBase, case: Case) -> Triage:
+    present = frozenset(case.findings)
+    reasons = [
+        TriageReason(rule.id, rule.label, rule.level, fired, rule.action, rule.reference)
+        for rule in kb.red_flags
+        if (fired := rule_fires(rule, present, case.age)) is not None
+    ]
+    reasons.sort(key=lambda r: -TRIAGE_ORDER[r.level])
+    level = reasons[0].level if reasons else "routine"
+    return Triage(level=level, reasons=reasons)
+
+
+def _condition_result(kb: KnowledgeBase, condition: str, present: frozenset[str], absent: frozenset[str]) -> ConditionResult:
+    prior = kb.conditions[condition].prior
+    lo_prior = logit(prior)
+    contributions = []
+    for finding, lr in kb.likelihood_ratios.get(condition, {}).items():
+        if finding in present:
+            ratio, is_present = lr.lr_positive, True
+        elif finding in absent:
+            ratio, is_present = lr.lr_negative, False
+        else:
+            continue
+        if ratio != 1.0:
+            contributions.append(Contribution(finding, is_present, ratio, math.log(ratio), lr.provenance, lr.reference))
+    contributions.sort(key=lambda c: -abs(c.effect))
+    lo = lo_prior + sum(c.effect for c in contributions)
+    p = sigmoid(lo)
+    clamped = not (PROBABILITY_FLOOR <= p <= PROBABILITY_CEIL)
+    return ConditionResult(condition, prior, min(max(p, PROBABILITY_FLOOR), PROBABILITY_CEIL), lo_prior, lo, contributions, clamped)
+
+
+def differential(kb: KnowledgeBase, case: Case) -> list[ConditionResult]:
+    present, absent = frozenset(case.findings), frozenset(case.absent)
+    results = [_condition_result(kb, c, present, absent) for c in kb.conditions]
+    # Most likely first; ties keep the knowledge file's order, so the ranking is stable.
+    return sorted(results, key=lambda r: -r.log_odds)
+
+
+def next_questions(kb: KnowledgeBase, case: Case, results: list[ConditionResult], limit: int = 5) -> list[NextQuestion]:
+    """Unassessed findings that would most move the differential, whichever way they turn out.
+
+    Score: over the leading conditions, the mean of |Δp if present| and |Δp if absent|. This is an
+    expected shift, transparent enough to show as "if positive … / if negative …".
+    """
+    assessed = set(case.findings) | set(case.absent)
+    leaders = results[:4]
+    candidates: dict[str, NextQuestion] = {}
+    for finding in kb.findings:
+        if finding in assessed or kb.findings[finding].group == "red_flag":
+            continue
+        score, if_present, if_absent = 0.0, {}, {}
+        for r in leaders:
+            lr = kb.likelihood_ratios.get(r.condition, {}).get(finding)
+            if lr is None:
+                continue
+            p_pos = sigmoid(r.log_odds + math.log(lr.lr_positive))
+            p_neg = sigmoid(r.log_odds + math.log(lr.lr_negative))
+            score += (abs(p_pos - r.probability) + abs(p_neg - r.probability)) / 2
+            if_present[r.condition], if_absent[r.condition] = p_pos, p_neg
+        if score > 0:
+            candidates[finding] = NextQuestion(finding, score, if_present, if_absent)
+    return sorted(candidates.values(), key=lambda q: -q.score)[:limit]
+
+
+def sufficiency(case: Case, results: list[ConditionResult]) -> tuple[bool, str]:
+    assessed = len(case.findings) + len(case.absent)
+    if assessed < MIN_FINDINGS_FOR_RANKING:
+        return False, (f"Only {assessed} finding(s) recorded: too little to rank conditions. "
+                       "The list below shows pre-test probabilities moved by what has been recorded so far.")
+    top = results[0]
+    if top.probability < CLEAR_LEAD_PROBABILITY:
+        return False, (f"No condition reaches {CLEAR_LEAD_PROBABILITY:.0%}: the findings do not yet point clearly "
+                       "to one cause. See the suggested next questions.")
+    if len(results) > 1 and results[1].probability >= CLEAR_LEAD_PROBABILITY and results[1].log_odds > top.log_odds - 0.4:
+        return True, "Two conditions are similarly likely (they can coexist): examine for both."
+    return True, "The recorded findings support the ranking below; it remains a hypothesis to confirm clinically."
+
+
+def assess(kb: KnowledgeBase, case: Case | dict[str, Any]) -> Assessment:
+    """Assess one case. Raises AssessmentError for unknown ids or a malformed case."""
+    from pydantic import ValidationError
+
+    from .plan import build_plan, plan_conditions
+
+    if not isinstance(case, Case):
+        try:
+            case = Case.model_validate(case)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise AssessmentError(f"malformed case: {where + ': ' if where else ''}{first['msg']}") from None
+    check_case(kb, case)
+    tri = triage(kb, case)
+    results = differential(kb, case)
+    ok, note = sufficiency(case, results)
+    chosen = plan_conditions(results)
+    plan, withheld = build_plan(kb, case.phase, chosen, tri)
+    return Assessment(
+        case=case, triage=tri, differential=results, next_questions=next_questions(kb, case, results),
+        plan=plan, plan_conditions=chosen, sufficient=ok, sufficiency_note=note, plan_withheld=withheld,
+    )

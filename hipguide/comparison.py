@@ -1,0 +1,308 @@
+"""Data shaping for the source comparison: the topic × voice matrix, claims grouped by stance, the
+paragraph a quote sits in, and which topic a click on the matrix means.
+
+Plain functions over a `KnowledgeBase`; no Streamlit import, so every piece is unit-tested.
+Text that ends up in Markdown is escaped with `exports.md_escape` here or by the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .conflicts import SEVERITY
+from .exports import STANCE_WORDS, md_escape
+from .knowledge import normalise_text
+from .models import PHASES, Claim
+
+if TYPE_CHECKING:
+    from .knowledge import KnowledgeBase
+
+STANCE_ORDER: tuple[str, ...] = ("recommend", "conditional", "neutral", "advise_against")
+# Stance colours (colour-blind safe: blue for, orange against, grey neutral); "mixed" when one voice says both.
+STANCE_COLOURS: dict[str, str] = {
+    "recommend": "#1f77b4",
+    "conditional": "#9ecae9",
+    "neutral": "#bdbdbd",
+    "advise_against": "#e6550d",
+    "mixed": "#756bb1",
+    "silent": "#f5f5f5",
+}
+STANCE_GLYPH: dict[str, str] = {"recommend": "+", "conditional": "±", "neutral": "·", "advise_against": "−",
+                                "mixed": "±−", "silent": ""}
+CELL_WORDS: dict[str, str] = {**STANCE_WORDS, "mixed": "Mixed (for and against)", "silent": "Silent"}
+CONFLICT_WORDS: dict[str, str] = {
+    "direct": "direct: same scope, opposite advice",
+    "conditional": "conditional: different phases (e.g. avoid while overloaded, fine for prevention)",
+    "scope": "scope: aimed at different structures",
+}
+CONFLICT_COLUMN = "⚡ conflict"
+
+
+# --- voices -------------------------------------------------------------------------------------
+
+def voice_label(kb: KnowledgeBase, source_id: str) -> str:
+    """`deep_rotator_v2 (same article as deep_rotator_v1)` for a duplicate; the plain id otherwise."""
+    voice = kb.voice(source_id)
+    return source_id if voice == source_id else f"{source_id} (same article as {voice})"
+
+
+def voices(kb: KnowledgeBase) -> dict[str, list[str]]:
+    """Independent voice -> the sources that speak for it (the original first), in source order."""
+    out: dict[str, list[str]] = {}
+    for sid in kb.sources:
+        out.setdefault(kb.voice(sid), [])
+    for sid in kb.sources:
+        members = out[kb.voice(sid)]
+        if sid == kb.voice(sid):
+            members.insert(0, sid)
+        else:
+            members.append(sid)
+    return out
+
+
+def voice_title(kb: KnowledgeBase, voice: str) -> str:
+    """Column heading for a voice: its id, plus `+ v2` style note when duplicates are merged into it."""
+    members = voices(kb).get(voice, [voice])
+    return voice if len(members) == 1 else f"{voice} (= {', '.join(members[1:])})"
+
+
+# --- claims -------------------------------------------------------------------------------------
+
+def claims_by_stance(kb: KnowledgeBase, topic: str, *, phase: str | None = None,
+                     sources: Iterable[str] | None = None) -> dict[str, list[Claim]]:
+    """The topic's claims grouped by stance in STANCE_ORDER (empty stances left out)."""
+    keep = set(sources) if sources is not None else None
+    out: dict[str, list[Claim]] = {}
+    for stance in STANCE_ORDER:
+        chosen = [c for c in kb.claims.get(topic, []) if c.stance == stance and claim_in_phase(c, phase)
+                  and (keep is None or c.source in keep or kb.voice(c.source) in keep)]
+        if chosen:
+            out[stance] = chosen
+    return out
+
+
+def claim_in_phase(claim: Claim, phase: str | None) -> bool:
+    """A claim speaks to a phase when it names it, or names no phase at all."""
+    return phase is None or not claim.scope.phases or phase in claim.scope.phases
+
+
+def scope_text(kb: KnowledgeBase, claim: Claim) -> str:
+    phases = ", ".join(claim.scope.phases) if claim.scope.phases else "any phase"
+    target = kb.targets[claim.scope.target].label if claim.scope.target in kb.targets else claim.scope.target
+    text = f"{phases} · target: {target}"
+    if claim.scope.population:
+        text += f" · population: {claim.scope.population}"
+    return text
+
+
+def cell_stance(stances: Iterable[str]) -> str:
+    """One cell's stance from a voice's claims on a topic: one stance, `mixed` (for and against) or `silent`."""
+    found = set(stances)
+    if not found:
+        return "silent"
+    if len(found) == 1:
+        return next(iter(found))
+    if "advise_against" in found and found & {"recommend", "conditional"}:
+        return "mixed"
+    for stance in STANCE_ORDER:  # e.g. recommend + neutral: the firmest advice
+        if stance in found:
+            return stance
+    return "silent"  # pragma: no cover
+
+
+# --- the matrix ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MatrixFilters:
+    conflicts_only: bool = False
+    phase: str | None = None
+    sources: tuple[str, ...] | None = None  # source ids (or voices); None = all
+
+
+def matrix_rows(kb: KnowledgeBase, filters: MatrixFilters | None = None) -> list[dict[str, Any]]:
+    """One row per (topic, independent voice) cell plus one `conflict` cell per topic row.
+
+    Rows are in display order: topics in topics.yaml order, voices in source order; the chart keeps it.
+    """
+    f = filters or MatrixFilters()
+    wanted = None if f.sources is None else {kb.voice(s) for s in f.sources}
+    voice_map = {v: m for v, m in voices(kb).items() if wanted is None or v in wanted}
+    rows: list[dict[str, Any]] = []
+    for topic, tc in kb.conflicts.items():
+        if topic not in kb.topics:
+            continue
+        if f.conflicts_only and not tc.conflict:
+            continue
+        label = kb.topics[topic].label
+        kind = tc.kind
+        topic_row = f"{label}  ⚡ {kind}" if kind else label
+        for voice, members in voice_map.items():
+            claims = [c for c in tc.claims if c.source in members and claim_in_phase(c, f.phase)]
+            stance = cell_stance(c.stance for c in claims)
+            rows.append({
+                "kind": "cell", "topic": topic, "topic_label": topic_row, "voice": voice,
+                "voice_label": voice_title(kb, voice), "stance": stance, "stance_words": CELL_WORDS[stance],
+                "glyph": STANCE_GLYPH[stance], "claims": len(claims),
+                "sources": ", ".join(sorted({c.source for c in claims})),
+                "quote": _preview(claims[0].quote) if claims else "",
+                "conflict": kind or "none",
+            })
+        rows.append({
+            "kind": "conflict", "topic": topic, "topic_label": topic_row, "voice": CONFLICT_COLUMN,
+            "voice_label": CONFLICT_COLUMN, "stance": "", "stance_words": CONFLICT_WORDS.get(kind or "", "no conflict"),
+            "glyph": kind or "", "claims": 0, "sources": "", "quote": "", "conflict": kind or "none",
+        })
+    return rows
+
+
+def matrix_axes(rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The y (topic row) and x (voice column) orders of the matrix, as they first appear in `rows`."""
+    ys = list(dict.fromkeys(r["topic_label"] for r in rows))
+    xs = list(dict.fromkeys(r["voice_label"] for r in rows if r["kind"] == "cell"))
+    return ys, [*xs, CONFLICT_COLUMN] if rows else xs
+
+
+def _preview(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def conflict_summary(kb: KnowledgeBase, topic: str) -> str:
+    tc = kb.conflicts.get(topic)
+    if tc is None or not tc.conflict:
+        return "no conflict"
+    kinds = sorted(tc.kinds, key=SEVERITY.__getitem__, reverse=True)
+    return " + ".join(kinds)
+
+
+# --- selection ----------------------------------------------------------------------------------
+
+def selected_cell(selection: Any, param: str = "cell") -> tuple[str | None, str | None]:
+    """(topic, voice) that a click on the matrix chose, from Streamlit's selection state; (None, None) if none.
+
+    Accepts the `st.altair_chart(..., on_select="rerun")` return value (attribute or dict access):
+    `{"selection": {"cell": [{"topic": "ice", "voice": "medshun", ...}]}}`.
+    """
+    if selection is None:
+        return None, None
+    sel = selection.get("selection") if isinstance(selection, Mapping) else getattr(selection, "selection", None)
+    if sel is None:
+        return None, None
+    points = sel.get(param) if isinstance(sel, Mapping) else getattr(sel, param, None)
+    if not points:
+        return None, None
+    if isinstance(points, Mapping):  # interval-style or a single point
+        points = [points]
+    for point in points:
+        if isinstance(point, Mapping) and point.get("topic"):
+            voice = point.get("voice")
+            return str(point["topic"]), (str(voice) if voice and voice != CONFLICT_COLUMN else None)
+    return None, None
+
+
+def resolve_topic(kb: KnowledgeBase, clicked: str | None, picked: str | None, previous: str | None = None) -> str | None:
+    """The topic to show: a fresh click wins, then the topic picker, then what was shown before."""
+    for candidate in (clicked, picked, previous):
+        if candidate and candidate in kb.topics:
+            return candidate
+    return next(iter(kb.topics), None)
+
+
+# --- quotes in context --------------------------------------------------------------------------
+
+_PARA_SPLIT = re.compile(r"\n\s*\n")
+_WS = re.compile(r"\s+")
+
+
+def paragraphs(text: str) -> list[str]:
+    """Paragraphs of a source text (blank-line separated; a text without blank lines splits on lines)."""
+    parts = [p.strip() for p in _PARA_SPLIT.split(text) if p.strip()]
+    if len(parts) <= 1 and text.count("\n") > 1:
+        parts = [p.strip() for p in text.splitlines() if p.strip()]
+    return parts
+
+
+@dataclass(frozen=True)
+class QuoteInContext:
+    before: str
+    quote: str  # as it reads in the source (original characters), or the claim's quote when not found
+    after: str
+    found: bool
+
+
+def quote_in_paragraph(text: str, quote: str) -> QuoteInContext:
+    """The paragraph of `text` containing `quote` (compared normalised), split around the quote."""
+    target = normalise_text(quote)
+    if not target:
+        return QuoteInContext("", quote, "", False)
+    for para in paragraphs(text):
+        span = _find_normalised(para, target)
+        if span is not None:
+            start, end = span
+            return QuoteInContext(para[:start], para[start:end], para[end:], True)
+    # Across a paragraph break: show the whole quote as its own context.
+    if target in normalise_text(text):
+        return QuoteInContext("", quote, "", True)
+    return QuoteInContext("", quote, "", False)
+
+
+def _find_normalised(para: str, target: str) -> tuple[int, int] | None:
+    """Span in `para` (original characters) whose normalised form equals `target`, or None."""
+    # Build the normalised paragraph with a map from each normalised character back to the original.
+    norm_chars: list[str] = []
+    index: list[int] = []
+    folded = para.translate(_fold_table())
+    prev_space = True
+    for i, ch in enumerate(folded):
+        if ch.isspace():
+            if prev_space:
+                continue
+            norm_chars.append(" ")
+            index.append(i)
+            prev_space = True
+        else:
+            norm_chars.append(ch)
+            index.append(i)
+            prev_space = False
+    norm = "".join(norm_chars)
+    pos = norm.find(target)
+    if pos < 0:
+        return None
+    start = index[pos]
+    end = index[pos + len(target) - 1] + 1
+    return start, end
+
+
+def _fold_table() -> dict[int, str]:
+    from .knowledge import _QUOTE_FOLD  # the exact folding the verbatim check uses
+    return _QUOTE_FOLD
+
+
+def md_quote_in_context(context: QuoteInContext) -> str:
+    """The paragraph as escaped Markdown with the quote in bold (and marked when it was not found)."""
+    quote = f":orange-background[**{md_escape(_oneline(context.quote))}**]"
+    body = f"{md_escape(_oneline(context.before))}{quote}{md_escape(_oneline(context.after))}"
+    return body if context.found else f"{quote} _(not found verbatim in the current source text)_"
+
+
+def md_blockquote(text: str) -> str:
+    """Escaped text as a Markdown blockquote (every line prefixed, so the quote cannot break out)."""
+    return "\n".join(f"> {md_escape(line)}" if line.strip() else ">" for line in text.strip().splitlines())
+
+
+def _oneline(text: str) -> str:
+    return _WS.sub(" ", text)
+
+
+def phases_in_order(phases: Iterable[str]) -> list[str]:
+    have = set(phases)
+    return [p for p in PHASES if p in have]
+
+
+def verbatim_check(source_text: str, quote: str) -> bool:
+    """The same verbatim test the knowledge validation applies to a claim's quote."""
+    q = normalise_text(quote)
+    return bool(q) and q in normalise_text(source_text)

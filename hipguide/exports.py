@@ -1,0 +1,93 @@
+"""Exports: the clinical note (Markdown, for the record) and the plain-language patient handout.
+
+Both are built in memory and handed to the browser; nothing about a patient is written to disk.
+Text from sources and editors is emitted as Markdown-escaped text, never as HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .assessment import Assessment
+    from .knowledge import KnowledgeBase
+
+DISCLAIMER = ("HipGuide supports, and does not replace, clinical judgement. Probabilities are estimates from "
+              "published and estimated likelihood ratios; check the basis shown before acting on them.")
+HANDOUT_DISCLAIMER = ("This sheet is general self-care advice agreed with your physiotherapist. Stop and seek "
+                      "care if your pain gets much worse, you feel unwell or feverish, you notice numbness in the "
+                      "saddle area, or you have new problems controlling your bladder or bowel.")
+STANCE_WORDS = {"recommend": "Recommended", "conditional": "Only in some situations",
+                "advise_against": "Not recommended", "neutral": "No specific advice"}
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def md_escape(text: str) -> str:
+    """Escape Markdown (and so any HTML) in text that came from a source or an editor."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def pct(p: float) -> str:
+    return "<1%" if p < 0.01 else ">99%" if p > 0.99 else f"{p:.0%}"
+
+
+def clinical_note(kb: KnowledgeBase, result: Assessment) -> str:
+    label = {fid: f.label for fid, f in kb.findings.items()}
+    cond = {cid: c.label for cid, c in kb.conditions.items()}
+    lines = ["# HipGuide assessment note", "", f"_{DISCLAIMER}_", "", f"**Phase:** {result.case.phase}"]
+    if result.case.age is not None:
+        lines.append(f"**Age:** {result.case.age}")
+    lines += ["", "## Findings", ""]
+    lines += [f"- Present: {md_escape(label[f])}" for f in result.case.findings] or ["- None recorded as present"]
+    lines += [f"- Checked, absent: {md_escape(label[f])}" for f in result.case.absent]
+    lines += ["", f"## Triage: {result.triage.level.upper()}", ""]
+    if result.triage.reasons:
+        for r in result.triage.reasons:
+            fired = ", ".join(md_escape(label.get(f, f)) for f in r.findings)
+            lines.append(f"- **{md_escape(r.label)}** ({r.level}) — because: {fired}. Action: {md_escape(r.action)} "
+                         f"_Basis: {md_escape(r.reference)}_")
+    else:
+        lines.append("- No red flag recorded. Routine physiotherapy management.")
+    lines += ["", "## Differential (post-test probability per condition)", "", f"_{md_escape(result.sufficiency_note)}_", ""]
+    for r in result.differential:
+        lines.append(f"- **{md_escape(cond[r.condition])}**: {pct(r.probability)} (pre-test {pct(r.prior)})")
+        for c in r.contributions:
+            sign = "for" if c.effect > 0 else "against"
+            state = "present" if c.present else "absent"
+            ref = f"; {md_escape(c.reference)}" if c.reference else ""
+            lines.append(f"  - {sign}: {md_escape(label.get(c.finding, c.finding))} ({state}), "
+                         f"LR {c.likelihood_ratio:g}, log-odds {c.effect:+.2f} — {c.provenance}{ref}")
+    lines += ["", "## Plan", ""]
+    if result.plan_withheld:
+        lines.append(md_escape(result.plan_withheld))
+    for item in result.plan:
+        tags = [f"guidance v{item.version}, {item.status}"]
+        if item.conflict:
+            tags.append(f"sources disagree ({item.conflict_type}): for {', '.join(item.sources_for) or '—'}; "
+                        f"against {', '.join(item.sources_against) or '—'}")
+        if item.safety_override:
+            tags.append(f"safety override: {item.safety_override}")
+        lines.append(f"- **{md_escape(item.label)}** — {STANCE_WORDS[item.stance]}: {md_escape(item.advice)} "
+                     f"_({md_escape('; '.join(tags))})_")
+    lines += ["", "## Guidance versions used", ""]
+    for item in result.plan:
+        approver = f", approved by {md_escape(item.approver)}" if item.approver else ""
+        lines.append(f"- {item.topic}: version {item.version} ({item.status}{approver}); strength {item.strength}, "
+                     f"certainty {item.certainty}")
+    return "\n".join(lines) + "\n"
+
+
+def patient_handout(kb: KnowledgeBase, result: Assessment) -> str:
+    lines = ["# Your self-care plan", ""]
+    if result.plan_withheld or result.triage.level == "emergency":
+        lines += ["Please seek medical care today, as your physiotherapist has advised.", ""]
+    elif result.triage.level == "urgent":
+        lines += ["Your physiotherapist has asked you to see a doctor soon. Until then:", ""]
+    for item in result.plan:
+        if item.stance == "neutral":
+            continue
+        lines.append(f"- **{md_escape(item.label)}** ({STANCE_WORDS[item.stance].lower()}): {md_escape(item.advice)}")
+    lines += ["", f"_{HANDOUT_DISCLAIMER}_"]
+    return "\n".join(lines) + "\n"

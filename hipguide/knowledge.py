@@ -1,0 +1,505 @@
+"""Loading and validating the knowledge base: every file, every cross-reference, every quote.
+
+`load_knowledge` returns a `KnowledgeBase` or raises `KnowledgeError` carrying *all* problems found,
+each as `path:line: message`. Nothing here imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .conflicts import TopicConflict, compute_conflicts
+from .models import (
+    BodyMapFile,
+    Claim,
+    ClaimsFile,
+    Condition,
+    ConditionsFile,
+    Finding,
+    FindingsFile,
+    Guidance,
+    LikelihoodRatio,
+    LikelihoodRatiosFile,
+    Muscle,
+    RedFlagRule,
+    RedFlagsFile,
+    ReferralZonesFile,
+    Region,
+    Source,
+    Topic,
+    TopicsFile,
+    Vignette,
+)
+from .yamlio import KnowledgeError, Problem, line_of, load_yaml_file, load_yaml_text, read_text
+
+DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+M = TypeVar("M", bound=BaseModel)
+
+_QUOTE_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
+                             "–": "-", "—": "-", "‐": "-", "\u00a0": " "})
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_text(text: str) -> str:
+    """Fold typographic quotes, dashes and runs of whitespace, so a verbatim check ignores only those."""
+    return _SPACE.sub(" ", text.translate(_QUOTE_FOLD)).strip()
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    label: str
+    within: str | None
+
+
+@dataclass
+class KnowledgeBase:
+    root: Path
+    topics: dict[str, Topic]
+    targets: dict[str, Target]
+    sources: dict[str, Source]
+    source_texts: dict[str, str]
+    claims: dict[str, list[Claim]]  # by topic, in file order
+    guidance: dict[str, Guidance]
+    conditions: dict[str, Condition]
+    findings: dict[str, Finding]
+    likelihood_ratios: dict[str, dict[str, LikelihoodRatio]]  # condition -> finding -> LR
+    red_flags: list[RedFlagRule]
+    muscles: dict[str, Muscle]
+    regions: list[Region]
+    vignettes: dict[str, Vignette]
+    file_hashes: dict[str, str]  # relative path -> sha256 of the bytes, for editors' version checks
+    warnings: list[Problem] = field(default_factory=list)
+    conflicts: dict[str, TopicConflict] = field(default_factory=dict)  # filled once loading succeeds
+
+    @property
+    def claims_by_id(self) -> dict[str, Claim]:
+        return {c.id: c for claims in self.claims.values() for c in claims}
+
+    def voice(self, source_id: str) -> str:
+        """The independent voice a source speaks for: a duplicate speaks for its original."""
+        seen: set[str] = set()
+        while (src := self.sources.get(source_id)) and src.duplicate_of and source_id not in seen:
+            seen.add(source_id)
+            source_id = src.duplicate_of
+        return source_id
+
+    @cached_property
+    def changed_sources(self) -> frozenset[str]:
+        """Sources whose text no longer matches the hash their claims were checked against."""
+        return frozenset(sid for sid, src in self.sources.items()
+                         if sha256_text(self.source_texts[sid]) != src.text_sha256)
+
+    @cached_property
+    def guidance_needing_review(self) -> dict[str, list[str]]:
+        """Topic -> reasons its adopted guidance needs review (a source it relied on has changed)."""
+        changed = self.changed_sources
+        out: dict[str, list[str]] = {}
+        for topic, guidance in self.guidance.items():
+            reasons = [f"the text of {sid} changed since this decision" for sid in sorted(changed)
+                       if any(c.source == sid for c in self.claims.get(topic, []))]
+            for sid, digest in sorted(guidance.source_hashes.items()):
+                if sid in self.sources and sid not in changed and digest != self.sources[sid].text_sha256:
+                    reasons.append(f"{sid} was re-checked after this decision was made")
+            if reasons:
+                out[topic] = reasons
+        return out
+
+    def target_chain(self, target: str) -> list[str]:
+        chain = []
+        while target and target not in chain:
+            chain.append(target)
+            target = self.targets[target].within if target in self.targets else None
+        return chain
+
+    def targets_overlap(self, a: str, b: str) -> bool:
+        return a in self.target_chain(b) or b in self.target_chain(a)
+
+
+class _Collector:
+    """Gathers problems across files instead of stopping at the first."""
+
+    def __init__(self, root: Path, overlay: dict[str, str] | None = None):
+        self.root = root
+        self.overlay = overlay or {}  # relative path -> text that replaces (or adds) that file
+        self.problems: list[Problem] = []
+        self.file_hashes: dict[str, str] = {}
+
+    def rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def shown(self, path: Path) -> str:
+        # Paths are reported as the user typed the knowledge dir: knowledge/claims/ice.yaml
+        return (Path(self.root.name) / self.rel(path)).as_posix() if path.is_relative_to(self.root) else str(path)
+
+    def add(self, path: Path | str, line: int, message: str) -> None:
+        shown = self.shown(path) if isinstance(path, Path) else path
+        self.problems.append(Problem(shown, line, message))
+
+    def yaml(self, path: Path) -> Any:
+        rel = self.rel(path)
+        try:
+            if rel in self.overlay:
+                self.file_hashes[rel] = sha256_text(self.overlay[rel])
+                return load_yaml_text(self.overlay[rel], self.shown(path))
+            if not path.exists():
+                self.add(path, 1, "file is missing")
+                return None
+            self.file_hashes[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+            return load_yaml_file(path, self.shown(path))
+        except KnowledgeError as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+    def model(self, model: type[M], data: Any, path: Path) -> M | None:
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            self.add(path, getattr(data, "line", 1), f"expected a mapping at the top of the file, found {type(data).__name__}")
+            return None
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                loc = tuple(err["loc"])
+                where = ".".join(str(p) for p in loc)
+                message = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    message = f"unknown key {loc[-1]!r}"
+                elif err["type"] == "missing":
+                    message = f"missing required key {loc[-1]!r}"
+                elif where:
+                    message = f"{where}: {message}"
+                # Whole-record checks name the key they are about first ("approver: …"): point at it.
+                if (m := re.match(r"^(\w+): ", message)) and not err["type"] == "extra_forbidden":
+                    parent = loc if err["type"] not in ("missing",) else loc[:-1]
+                    node_loc = (*parent, m.group(1)) if not where else loc
+                    line = line_of(data, node_loc)
+                else:
+                    line = line_of(data, loc)
+                self.add(path, line, message)
+            return None
+
+
+def _index(items: list[Any], path: Path, raw: Any, list_key: str, col: _Collector, kind: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for i, item in enumerate(items):
+        if item.id in out:
+            col.add(path, line_of(raw, (list_key, i, "id")), f"duplicate {kind} id {item.id!r}")
+        out[item.id] = item
+    return out
+
+
+def _yaml_files(col: _Collector, directory: Path) -> list[Path]:
+    """The YAML files of a folder, including ones only in the overlay (an editor's unsaved new file)."""
+    found = set(directory.glob("*.yaml")) if directory.is_dir() else set()
+    prefix = col.rel(directory) + "/"
+    found |= {col.root / rel for rel in col.overlay if rel.startswith(prefix) and rel.endswith(".yaml") and "/" not in rel[len(prefix):]}
+    return sorted(found)
+
+
+def _source_text(col: _Collector, path: Path) -> str:
+    rel = col.rel(path)
+    if rel in col.overlay:
+        return col.overlay[rel]
+    return read_text(path, col.shown(path))
+
+
+def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | None = None) -> KnowledgeBase:
+    """Load and validate everything under `root`; raise KnowledgeError listing every problem.
+
+    `overlay` maps relative paths to replacement texts: an editor's change is validated in full
+    before anything is written.
+    """
+    root = Path(root) if root is not None else DEFAULT_KNOWLEDGE_DIR
+    root = root.resolve()
+    col = _Collector(root, overlay)
+    if not root.is_dir():
+        raise KnowledgeError([Problem(str(root), 1, "knowledge directory not found")])
+
+    # --- topics and targets
+    p_topics = root / "topics.yaml"
+    raw_topics = col.yaml(p_topics)
+    tf = col.model(TopicsFile, raw_topics, p_topics)
+    topics = _index(tf.topics, p_topics, raw_topics, "topics", col, "topic") if tf else {}
+
+    p_targets = root / "targets.yaml"
+    raw_targets = col.yaml(p_targets)
+    targets: dict[str, Target] = {}
+    if isinstance(raw_targets, dict) and isinstance(raw_targets.get("targets"), list):
+        for i, t in enumerate(raw_targets["targets"]):
+            if not isinstance(t, dict) or not isinstance(t.get("id"), str):
+                col.add(p_targets, line_of(raw_targets, ("targets", i)), "each target needs an id")
+                continue
+            targets[t["id"]] = Target(t["id"], str(t.get("label") or t["id"]), t.get("within"))
+        for i, t in enumerate(targets.values()):
+            if t.within and t.within not in targets:
+                col.add(p_targets, line_of(raw_targets, ("targets", i, "within")), f"unknown target {t.within!r}")
+    elif raw_targets is not None:
+        col.add(p_targets, 1, "expected a 'targets' list")
+
+    # --- sources and their texts
+    sources: dict[str, Source] = {}
+    source_texts: dict[str, str] = {}
+    source_files = _yaml_files(col, root / "sources")
+    if not source_files:
+        col.add(root / "sources", 1, "no sources found (expected sources/<id>.yaml)")
+    source_raw: dict[str, tuple[Path, Any]] = {}
+    for path in source_files:
+        raw = col.yaml(path)
+        src = col.model(Source, raw, path)
+        if src is None:
+            continue
+        if src.id != path.stem:
+            col.add(path, line_of(raw, ("id",)), f"source id {src.id!r} must match its file name {path.stem!r}")
+        if src.id in sources:
+            col.add(path, line_of(raw, ("id",)), f"duplicate source id {src.id!r}")
+            continue
+        text_path = path.parent / src.text
+        try:
+            text = _source_text(col, text_path)
+        except KnowledgeError as exc:
+            if not text_path.exists():
+                col.add(path, line_of(raw, ("text",)), f"source text {src.text!r} not found beside this file")
+            else:
+                col.problems.extend(exc.problems)
+            continue
+        if not text.strip():
+            col.add(text_path, 1, "source text is empty")
+        col.file_hashes[col.rel(text_path)] = sha256_text(text)
+        sources[src.id] = src
+        source_texts[src.id] = text
+        source_raw[src.id] = (path, raw)
+    normalised_texts = {sid: normalise_text(t) for sid, t in source_texts.items()}
+    for sid, src in sources.items():
+        path, raw = source_raw[sid]
+        if src.duplicate_of is not None and src.duplicate_of not in sources:
+            col.add(path, line_of(raw, ("duplicate_of",)), f"duplicate_of names unknown source {src.duplicate_of!r}")
+        if src.duplicate_of == sid:
+            col.add(path, line_of(raw, ("duplicate_of",)), "a source cannot be a duplicate of itself")
+        for i, flag in enumerate(src.flags):
+            # Evidence that reads as a quote must be one; a described pattern is allowed to paraphrase.
+            ev = flag.evidence.strip()
+            if ev.startswith(('"', "“")) and normalise_text(ev.strip('"“”')) not in normalised_texts[sid]:
+                col.add(path, line_of(raw, ("flags", i, "evidence")), f"flag {flag.flag}: quoted evidence not found in the source text")
+
+    # --- conditions, findings
+    p_cond = root / "conditions.yaml"
+    raw_cond = col.yaml(p_cond)
+    cf = col.model(ConditionsFile, raw_cond, p_cond)
+    conditions: dict[str, Condition] = _index(cf.conditions, p_cond, raw_cond, "conditions", col, "condition") if cf else {}
+
+    p_find = root / "findings.yaml"
+    raw_find = col.yaml(p_find)
+    ff = col.model(FindingsFile, raw_find, p_find)
+    findings: dict[str, Finding] = _index(ff.findings, p_find, raw_find, "findings", col, "finding") if ff else {}
+
+    # --- claims
+    claims: dict[str, list[Claim]] = {}
+    claim_ids: dict[str, str] = {}
+    claims_dir = root / "claims"
+    claim_files = _yaml_files(col, claims_dir)
+    for path in claim_files:
+        raw = col.yaml(path)
+        cfile = col.model(ClaimsFile, raw, path)
+        if cfile is None:
+            continue
+        if cfile.topic != path.stem:
+            col.add(path, line_of(raw, ("topic",)), f"topic {cfile.topic!r} must match its file name {path.stem!r}")
+        if topics and cfile.topic not in topics:
+            col.add(path, line_of(raw, ("topic",)), f"unknown topic {cfile.topic!r}")
+        for i, claim in enumerate(cfile.claims):
+            if claim.id in claim_ids:
+                col.add(path, line_of(raw, ("claims", i, "id")), f"duplicate claim id {claim.id!r} (also in {claim_ids[claim.id]})")
+            claim_ids[claim.id] = col.rel(path)
+            if claim.source not in sources:
+                col.add(path, line_of(raw, ("claims", i, "source")), f"unknown source {claim.source!r}")
+            elif normalise_text(claim.quote) not in normalised_texts[claim.source]:
+                col.add(path, line_of(raw, ("claims", i, "quote")),
+                        f"quote is not verbatim in {claim.source}: {claim.quote[:70]!r}")
+            if targets and claim.scope.target not in targets:
+                col.add(path, line_of(raw, ("claims", i, "scope", "target")), f"unknown target {claim.scope.target!r}")
+        claims[cfile.topic] = list(cfile.claims)
+    all_claims = {c.id: (topic, c) for topic, cl in claims.items() for c in cl}
+
+    # --- guidance
+    guidance: dict[str, Guidance] = {}
+    guidance_raw: dict[str, tuple[Path, Any]] = {}
+    invalid_guidance: set[str] = set()  # reported once, not again as "missing"
+    g_dir = root / "guidance"
+    for path in _yaml_files(col, g_dir):
+        raw = col.yaml(path)
+        g = col.model(Guidance, raw, path)
+        if g is None:
+            invalid_guidance.add(path.stem)
+            continue
+        if g.topic != path.stem:
+            col.add(path, line_of(raw, ("topic",)), f"topic {g.topic!r} must match its file name {path.stem!r}")
+        if topics and g.topic not in topics:
+            col.add(path, line_of(raw, ("topic",)), f"unknown topic {g.topic!r}")
+        for i, cid in enumerate(g.applies_to):
+            if conditions and cid not in conditions:
+                col.add(path, line_of(raw, ("applies_to", i)), f"unknown condition {cid!r}")
+        for i, ov in enumerate(g.condition_overrides):
+            for j, cid in enumerate(ov.conditions):
+                if conditions and cid not in conditions:
+                    col.add(path, line_of(raw, ("condition_overrides", i, "conditions", j)), f"unknown condition {cid!r}")
+        seen_disp: set[str] = set()
+        for i, d in enumerate(g.dispositions):
+            where = line_of(raw, ("dispositions", i, "claim"))
+            if d.claim in seen_disp:
+                col.add(path, where, f"claim {d.claim!r} has more than one disposition")
+            seen_disp.add(d.claim)
+            if d.claim not in all_claims:
+                col.add(path, where, f"disposition for unknown claim {d.claim!r}")
+            elif all_claims[d.claim][0] != g.topic:
+                col.add(path, where, f"claim {d.claim!r} belongs to topic {all_claims[d.claim][0]!r}, not {g.topic!r}")
+        for sid in g.source_hashes:
+            if sid not in sources:
+                col.add(path, line_of(raw, ("source_hashes", sid)), f"source_hashes names unknown source {sid!r}")
+        guidance[g.topic] = g
+        guidance_raw[g.topic] = (path, raw)
+
+    # --- likelihood ratios
+    p_lr = root / "likelihood_ratios.yaml"
+    raw_lr = col.yaml(p_lr)
+    lf = col.model(LikelihoodRatiosFile, raw_lr, p_lr)
+    likelihood_ratios: dict[str, dict[str, LikelihoodRatio]] = {}
+    if lf:
+        for cid, rows in lf.likelihood_ratios.items():
+            if conditions and cid not in conditions:
+                col.add(p_lr, line_of(raw_lr, ("likelihood_ratios", cid)), f"unknown condition {cid!r}")
+            per: dict[str, LikelihoodRatio] = {}
+            for i, row in enumerate(rows):
+                where = line_of(raw_lr, ("likelihood_ratios", cid, i, "finding"))
+                if findings and row.finding not in findings:
+                    col.add(p_lr, where, f"unknown finding {row.finding!r}")
+                if row.finding in per:
+                    col.add(p_lr, where, f"{cid}: finding {row.finding!r} listed twice")
+                per[row.finding] = row
+            likelihood_ratios[cid] = per
+        for cid in conditions:
+            if cid not in likelihood_ratios:
+                col.add(p_lr, 1, f"condition {cid!r} has no likelihood ratios")
+
+    # --- red flags
+    p_rf = root / "red_flags.yaml"
+    raw_rf = col.yaml(p_rf)
+    rff = col.model(RedFlagsFile, raw_rf, p_rf)
+    red_flags = list(rff.red_flags) if rff else []
+    _index(red_flags, p_rf, raw_rf, "red_flags", col, "red-flag rule")
+    for i, rule in enumerate(red_flags):
+        for key in ("all_of", "any_of"):
+            for j, fid in enumerate(getattr(rule, key)):
+                if findings and fid not in findings:
+                    col.add(p_rf, line_of(raw_rf, ("red_flags", i, key, j)), f"unknown finding {fid!r}")
+        for tid in rule.plan_overrides:
+            if topics and tid not in topics:
+                col.add(p_rf, line_of(raw_rf, ("red_flags", i, "plan_overrides", tid)), f"unknown topic {tid!r}")
+
+    # --- referral zones and body map
+    p_bm = root / "body_map.yaml"
+    raw_bm = col.yaml(p_bm)
+    bm = col.model(BodyMapFile, raw_bm, p_bm)
+    regions = list(bm.regions) if bm else []
+    region_ids = _index(regions, p_bm, raw_bm, "regions", col, "region")
+    for i, region in enumerate(regions):
+        if region.finding is not None and findings and region.finding not in findings:
+            col.add(p_bm, line_of(raw_bm, ("regions", i, "finding")), f"unknown finding {region.finding!r}")
+
+    p_rz = root / "referral_zones.yaml"
+    raw_rz = col.yaml(p_rz)
+    rz = col.model(ReferralZonesFile, raw_rz, p_rz)
+    muscles: dict[str, Muscle] = _index(rz.muscles, p_rz, raw_rz, "muscles", col, "muscle") if rz else {}
+    for i, muscle in enumerate(muscles.values()):
+        for key in ("zones", "spillover"):
+            for j, rid in enumerate(getattr(muscle, key)):
+                if region_ids and rid not in region_ids:
+                    col.add(p_rz, line_of(raw_rz, ("muscles", i, key, j)), f"unknown body-map region {rid!r}")
+    if cf:
+        for i, cond in enumerate(cf.conditions):
+            for j, mid in enumerate(cond.muscles):
+                if muscles and mid not in muscles:
+                    col.add(p_cond, line_of(raw_cond, ("conditions", i, "muscles", j)), f"unknown muscle {mid!r}")
+
+    # --- vignettes
+    vignettes: dict[str, Vignette] = {}
+    v_dir = root / "vignettes"
+    for path in _yaml_files(col, v_dir):
+        raw = col.yaml(path)
+        v = col.model(Vignette, raw, path)
+        if v is None:
+            continue
+        for key in ("findings", "absent"):
+            for j, fid in enumerate(getattr(v, key)):
+                if findings and fid not in findings:
+                    col.add(path, line_of(raw, (key, j)), f"unknown finding {fid!r}")
+        for cid in [v.expect.top1, *v.expect.top3_contains]:
+            if cid and conditions and cid not in conditions:
+                col.add(path, line_of(raw, ("expect",)), f"unknown condition {cid!r}")
+        vignettes[path.stem] = v
+
+    kb = KnowledgeBase(
+        root=root, topics=topics, targets=targets, sources=sources, source_texts=source_texts, claims=claims,
+        guidance=guidance, conditions=conditions, findings=findings, likelihood_ratios=likelihood_ratios,
+        red_flags=red_flags, muscles=muscles, regions=regions, vignettes=vignettes, file_hashes=col.file_hashes,
+    )
+
+    # --- rules that need the whole picture: every conflicting topic has reasoned, complete guidance
+    kb.conflicts = compute_conflicts(kb)
+    for topic, tc in kb.conflicts.items():
+        if not tc.conflict or topic in invalid_guidance:
+            continue
+        if topic not in guidance:
+            col.add(root / "guidance" / f"{topic}.yaml", 1, f"topic {topic!r} is in conflict but has no adopted guidance")
+            invalid_guidance.add(topic)
+            continue
+        path, raw = guidance_raw[topic]
+        disposed = {d.claim for d in guidance[topic].dispositions}
+        for claim_id in sorted(tc.conflicting_claim_ids - disposed):
+            col.add(path, line_of(raw, ("dispositions",)), f"conflicting claim {claim_id!r} has no disposition")
+    for topic in topics:
+        if topic not in guidance and topic not in invalid_guidance:
+            col.add(root / "guidance" / f"{topic}.yaml", 1, f"topic {topic!r} has no adopted guidance")
+
+    for sid in sorted(kb.changed_sources):
+        path, raw = source_raw[sid]
+        kb.warnings.append(Problem(col.shown(path), line_of(raw, ("text_sha256",)),
+                                   f"source text changed since its claims were checked: claims and decisions need review"))
+
+    if col.problems:
+        raise KnowledgeError(col.problems)
+    return kb
+
+
+def knowledge_fingerprint(root: Path | str | None = None) -> tuple[tuple[str, int, int], ...]:
+    """A cheap signature of every file under the knowledge dir (path, mtime, size).
+
+    The app re-reads the knowledge when this changes, so an editor's save on one server replica is
+    served by the others on their next rerun.
+    """
+    root = Path(root) if root is not None else DEFAULT_KNOWLEDGE_DIR
+    entries = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.endswith((".yaml", ".txt")):
+                st = os.stat(os.path.join(dirpath, name))
+                entries.append((os.path.join(dirpath, name), st.st_mtime_ns, st.st_size))
+    return tuple(entries)

@@ -1,0 +1,314 @@
+"""Typed models of the knowledge base: one class per YAML file kind (see knowledge/FORMAT.md).
+
+Unknown keys are refused (`extra="forbid"`) so a typo in a knowledge file is an error, not lost data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Stance = Literal["recommend", "conditional", "advise_against", "neutral"]
+Phase = Literal["acute", "recovery", "prevention"]
+TriageLevel = Literal["routine", "urgent", "emergency"]
+Strength = Literal["strong", "conditional", "practice_statement"]
+Certainty = Literal["high", "moderate", "low", "very_low", "not_graded"]
+Status = Literal["draft", "approved"]
+Disposition = Literal["accepted", "rejected", "accepted_with_modification"]
+SourceKind = Literal["consumer_health", "practitioner_blog", "clinic_marketing", "product_marketing"]
+FindingGroup = Literal["location", "onset", "aggravator", "nerve", "examination", "risk", "red_flag"]
+Provenance = Literal["published", "clinical_estimate"]
+View = Literal["posterior", "lateral", "anterior"]
+
+PHASES: tuple[Phase, ...] = ("acute", "recovery", "prevention")
+TRIAGE_ORDER: dict[str, int] = {"routine": 0, "urgent": 1, "emergency": 2}
+CREDIBILITY_FLAGS = (
+    "no_named_author",
+    "no_date",
+    "no_references",
+    "uncited_study_claims",
+    "product_promotion",
+    "affiliate_links",
+    "duplicated_content",
+    "placeholder_byline",
+    "mechanism_only",
+    "anecdotal_evidence",
+    "discusses_alternatives",
+    "safety_netting",
+)
+# Positive signals are shown in green; the rest count against a source's credibility.
+POSITIVE_FLAGS = frozenset({"discusses_alternatives", "safety_netting"})
+
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+Id = str
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_id(value: str) -> str:
+    if not ID_PATTERN.match(value):
+        raise ValueError(f"id {value!r} must be lower_snake_case (a-z, 0-9, _), starting with a letter")
+    return value
+
+
+class Topic(Strict):
+    id: Id
+    label: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+
+    _id = field_validator("id")(_check_id)
+
+
+class TopicsFile(Strict):
+    topics: list[Topic] = Field(min_length=1)
+
+
+class CredibilityFlag(Strict):
+    flag: Literal[CREDIBILITY_FLAGS]  # type: ignore[valid-type]
+    evidence: str = Field(min_length=1)
+    note: str | None = None
+
+    @property
+    def positive(self) -> bool:
+        return self.flag in POSITIVE_FLAGS
+
+
+class Source(Strict):
+    id: Id
+    title: str = Field(min_length=1)
+    publisher: str = Field(min_length=1)
+    author: str | None = None
+    date: str | None = None
+    kind: SourceKind
+    text: str = Field(min_length=1, description="file name of the verbatim text, beside the YAML")
+    text_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    duplicate_of: Id | None = None
+    seed_file: str | None = None
+    attribution: str = Field(min_length=1)
+    flags: list[CredibilityFlag] = Field(default_factory=list)
+
+    _id = field_validator("id")(_check_id)
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_as_text(cls, value: object) -> object:
+        # YAML reads 2019-08-01 as a date; the source's date is kept as the text it shows.
+        return value.isoformat() if isinstance(value, dt.date) else value
+
+    @field_validator("text")
+    @classmethod
+    def _plain_file_name(cls, value: str) -> str:
+        if "/" in value or "\\" in value or value.startswith(".") or not value.endswith(".txt"):
+            raise ValueError("text must be a plain .txt file name beside the source's YAML")
+        return value
+
+
+class Scope(Strict):
+    phases: list[Phase] = Field(default_factory=list)
+    target: str = "general"
+    population: str | None = None
+
+
+class Claim(Strict):
+    id: Id
+    source: Id
+    stance: Stance
+    quote: str = Field(min_length=3)
+    scope: Scope = Field(default_factory=Scope)
+    note: str | None = None
+
+    _id = field_validator("id")(_check_id)
+
+
+class ClaimsFile(Strict):
+    topic: Id
+    claims: list[Claim] = Field(default_factory=list)
+
+
+class PhaseAdvice(Strict):
+    stance: Stance
+    advice: str = Field(min_length=1)
+
+
+class ConditionOverride(Strict):
+    conditions: list[Id] = Field(min_length=1)
+    phases: dict[Phase, PhaseAdvice] = Field(min_length=1)
+    reason: str = Field(min_length=1)
+
+
+class ClaimDisposition(Strict):
+    claim: Id
+    disposition: Disposition
+    reason: str = Field(min_length=1)
+
+
+class Guidance(Strict):
+    topic: Id
+    version: int = Field(ge=1)
+    status: Status
+    approver: str | None = None
+    date: dt.date
+    strength: Strength
+    certainty: Certainty
+    applies_to: list[Id] = Field(default_factory=list)
+    phases: dict[Phase, PhaseAdvice]
+    condition_overrides: list[ConditionOverride] = Field(default_factory=list)
+    rationale: str = Field(min_length=40, description="several sentences: what was accepted or rejected, and why")
+    relied_on: list[str] = Field(default_factory=list)
+    dispositions: list[ClaimDisposition] = Field(default_factory=list)
+    source_hashes: dict[Id, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Guidance:
+        missing = [p for p in PHASES if p not in self.phases]
+        if missing:
+            raise ValueError(f"phases: must give all of acute, recovery, prevention; missing: {', '.join(missing)}")
+        if self.status == "approved" and not (self.approver or "").strip():
+            raise ValueError("approver: approved guidance needs an approver")
+        return self
+
+    def advice_for(self, phase: Phase, condition: str | None = None) -> tuple[PhaseAdvice, ConditionOverride | None]:
+        """The advice for a phase, taking a condition-specific override where one exists."""
+        if condition:
+            for override in self.condition_overrides:
+                if condition in override.conditions and phase in override.phases:
+                    return override.phases[phase], override
+        return self.phases[phase], None
+
+
+class Condition(Strict):
+    id: Id
+    label: str = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    prior: float = Field(gt=0, lt=1)
+    prior_provenance: str = Field(min_length=1)
+    muscles: list[Id] = Field(default_factory=list)
+
+
+class ConditionsFile(Strict):
+    conditions: list[Condition] = Field(min_length=1)
+
+
+class Finding(Strict):
+    id: Id
+    label: str = Field(min_length=1)
+    group: FindingGroup
+    how_to: str | None = None
+    positive_if: str | None = None
+
+    _id = field_validator("id")(_check_id)
+
+
+class FindingsFile(Strict):
+    findings: list[Finding] = Field(min_length=1)
+
+
+class LikelihoodRatio(Strict):
+    finding: Id
+    lr_positive: float = Field(gt=0, le=50)
+    lr_negative: float = Field(default=1.0, gt=0, le=50)
+    provenance: Provenance
+    reference: str | None = None
+
+    @model_validator(mode="after")
+    def _published_needs_reference(self) -> LikelihoodRatio:
+        if self.provenance == "published" and not (self.reference or "").strip():
+            raise ValueError("reference: a published likelihood ratio needs its reference")
+        return self
+
+
+class LikelihoodRatiosFile(Strict):
+    likelihood_ratios: dict[Id, list[LikelihoodRatio]]
+
+
+class RedFlagRule(Strict):
+    id: Id
+    label: str = Field(min_length=1)
+    level: TriageLevel
+    all_of: list[Id] = Field(default_factory=list)
+    any_of: list[Id] = Field(default_factory=list)
+    min_any: int = Field(default=1, ge=1)
+    age_at_least: int | None = Field(default=None, ge=0, le=120)
+    action: str = Field(min_length=1)
+    reference: str = Field(min_length=1)
+    plan_overrides: dict[Id, PhaseAdvice] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _has_findings(self) -> RedFlagRule:
+        if not self.all_of and not self.any_of:
+            raise ValueError("any_of: a red-flag rule needs all_of or any_of findings")
+        if self.any_of and self.min_any > len(self.any_of):
+            raise ValueError("min_any: is larger than the any_of list")
+        return self
+
+
+class RedFlagsFile(Strict):
+    red_flags: list[RedFlagRule] = Field(min_length=1)
+
+
+class Muscle(Strict):
+    id: Id
+    label: str = Field(min_length=1)
+    zones: list[Id] = Field(min_length=1)
+    spillover: list[Id] = Field(default_factory=list)
+    reference: str = Field(min_length=1)
+
+
+class ReferralZonesFile(Strict):
+    muscles: list[Muscle] = Field(min_length=1)
+
+
+class Region(Strict):
+    id: Id
+    label: str = Field(min_length=1)
+    view: View
+    finding: Id | None = None
+    polygon: list[tuple[float, float]] = Field(min_length=3)
+
+    @field_validator("polygon")
+    @classmethod
+    def _in_box(cls, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        for x, y in points:
+            if not (0 <= x <= 100 and 0 <= y <= 100):
+                raise ValueError(f"polygon point ({x}, {y}) lies outside the 0–100 box")
+        return points
+
+
+class BodyMapFile(Strict):
+    regions: list[Region] = Field(min_length=1)
+
+
+class Case(Strict):
+    """The input of an assessment: findings present, findings checked and absent, phase, age."""
+
+    findings: list[Id] = Field(default_factory=list)
+    absent: list[Id] = Field(default_factory=list)
+    phase: Phase = "acute"
+    age: int | None = Field(default=None, ge=0, le=120)
+
+    @model_validator(mode="after")
+    def _not_both(self) -> Case:
+        both = sorted(set(self.findings) & set(self.absent))
+        if both:
+            raise ValueError(f"finding(s) both present and absent: {', '.join(both)}")
+        return self
+
+
+class Expectation(Strict):
+    top1: Id | None = None
+    top3_contains: list[Id] = Field(default_factory=list)
+    triage: TriageLevel | None = None
+    triage_at_least: TriageLevel | None = None
+    plan_stance: dict[Id, Stance] = Field(default_factory=dict)
+    not_in_plan: list[Id] = Field(default_factory=list)
+
+
+class Vignette(Case):
+    title: str = Field(min_length=1)
+    notes: str | None = None
+    expect: Expectation

@@ -1,0 +1,190 @@
+"""Safe YAML reading that remembers line numbers, and stable YAML writing.
+
+Reading uses PyYAML's SafeLoader (the C parser when available): a tag that would construct a Python
+object is an error, never code that runs. Anchors and aliases are refused outright, which makes an
+alias bomb a one-line error instead of an exponential walk. Every mapping and list keeps the line of
+each key / item, so a validation error can name `path:line`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_FILE_BYTES = 2_000_000  # knowledge files are small; anything larger is a mistake or an attack
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the knowledge base, reported as `path:line: message`."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class KnowledgeError(Exception):
+    """Raised with every problem found, never with a traceback for the user."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class LineDict(dict):
+    """A dict that remembers the line of each key (1-based) and its own line."""
+
+    __slots__ = ("line", "key_lines")
+
+
+class LineList(list):
+    """A list that remembers the line of each item (1-based) and its own line."""
+
+    __slots__ = ("line", "item_lines")
+
+
+class _AliasError(yaml.YAMLError):
+    def __init__(self, line: int):
+        self.line = line
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    def construct_object(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
+        if node in self.constructed_objects or node in self.recursive_objects:
+            # The composer hands back the same node for an alias: refuse it.
+            raise _AliasError(node.start_mark.line + 1)
+        return super().construct_object(node, deep=deep)
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be plain text", key_node.start_mark
+            )
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def read_text(path: Path, shown: str) -> str:
+    """Read a UTF-8 text file or raise KnowledgeError naming the file."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise KnowledgeError([Problem(shown, 1, f"cannot read file: {exc.strerror}")]) from None
+    if size > MAX_FILE_BYTES:
+        raise KnowledgeError([Problem(shown, 1, f"file is too large ({size:,} bytes; limit {MAX_FILE_BYTES:,})")])
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise KnowledgeError([Problem(shown, 1, "binary file (contains NUL bytes), expected UTF-8 text")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise KnowledgeError([Problem(shown, line, "not valid UTF-8 text")]) from None
+
+
+def load_yaml_text(text: str, shown: str) -> Any:
+    """Parse YAML text safely, keeping lines; raise KnowledgeError with `path:line` on any problem."""
+    if not text.strip():
+        raise KnowledgeError([Problem(shown, 1, "file is empty")])
+    loader = _LineLoader(text)
+    try:
+        return loader.get_single_data()
+    except _AliasError as exc:
+        raise KnowledgeError([Problem(shown, exc.line, "YAML anchors and aliases are not allowed in knowledge files (anchor defined here)")]) from None
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = exc.problem or "cannot be read"
+        if "could not determine a constructor" in problem:
+            found = re.search(r"'([^']*)'", problem)
+            tag = (found.group(1) if found else "?").replace("tag:yaml.org,2002:", "!!")
+            problem = f"YAML tag {tag} is not allowed: knowledge files hold plain data only"
+        raise KnowledgeError([Problem(shown, line, problem)]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise KnowledgeError([Problem(shown, line, f"YAML syntax error: {problem}")]) from None
+    finally:
+        loader.dispose()
+
+
+def load_yaml_file(path: Path, shown: str) -> Any:
+    return load_yaml_text(read_text(path, shown), shown)
+
+
+def line_of(data: Any, loc: tuple[Any, ...]) -> int:
+    """The line of the deepest element of `loc` (a pydantic error location) found in `data`."""
+    line = getattr(data, "line", 1)
+    node = data
+    for key in loc:
+        if isinstance(node, LineDict) and key in node:
+            line = node.key_lines.get(key, line)
+            node = node[key]
+        elif isinstance(node, LineList) and isinstance(key, int) and 0 <= key < len(node):
+            line = node.item_lines[key]
+            node = node[key]
+        else:
+            break
+    return line
+
+
+class _StableDumper(yaml.SafeDumper):
+    """Block style, keys in the order given, long text folded: small, reviewable diffs."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    if len(value) > 80:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=">")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_StableDumper.add_representer(str, _represent_str)
+_StableDumper.add_representer(LineDict, yaml.representer.SafeRepresenter.represent_dict)
+_StableDumper.add_representer(LineList, yaml.representer.SafeRepresenter.represent_list)
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.dump(
+        data,
+        Dumper=_StableDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+        indent=2,
+    )

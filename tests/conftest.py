@@ -1,0 +1,40 @@
+"""Shared test fixtures.
+
+AppTest runs every test in the same session id, and Streamlit's caches are process-global, so every
+test starts with empty caches. Editor tests work on a temporary copy of the knowledge folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import streamlit as st
+
+from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _clear_streamlit_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_knowledge(DEFAULT_KNOWLEDGE_DIR)
+
+
+@pytest.fixture
+def knowledge_copy(tmp_path, monkeypatch) -> Path:
+    """A private copy of the shipped knowledge; the app under test reads it via HIPGUIDE_KNOWLEDGE_DIR."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_KNOWLEDGE_DIR, target, ignore=shutil.ignore_patterns(".editor.lock"))
+    monkeypatch.setenv("HIPGUIDE_KNOWLEDGE_DIR", str(target))
+    return target

@@ -1,0 +1,80 @@
+"""Conflicts are computed from claims: independent voices, opposing stances, classified by scope."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from minikb import claim, write_mini_kb
+
+from hipguide.conflicts import compute_conflicts
+from hipguide.knowledge import load_knowledge
+
+
+@pytest.fixture
+def mini(tmp_path):
+    return write_mini_kb(tmp_path / "knowledge")
+
+
+def set_claims(root, topic: str, claims: list[dict], dispositions: list[str] | None = None) -> None:
+    (root / "claims" / f"{topic}.yaml").write_text(yaml.safe_dump({"topic": topic, "claims": claims}, sort_keys=False))
+    g = yaml.safe_load((root / "guidance" / f"{topic}.yaml").read_text())
+    g["dispositions"] = [{"claim": c, "disposition": "accepted", "reason": "R."} for c in (dispositions or [])]
+    (root / "guidance" / f"{topic}.yaml").write_text(yaml.safe_dump(g, sort_keys=False))
+
+
+def test_same_scope_opposite_advice_is_direct(mini):
+    tc = compute_conflicts(load_knowledge(mini))["ice"]
+    assert tc.conflict and tc.kind == "direct"
+    assert tc.sources_for() == ["b"] and tc.sources_against() == ["a", "a2"]
+
+
+def test_non_overlapping_phases_is_conditional(mini):
+    tc = compute_conflicts(load_knowledge(mini))["strengthening"]
+    assert tc.conflict and tc.kind == "conditional"
+
+
+def test_different_targets_is_scope(mini):
+    set_claims(mini, "ice", [
+        claim("ice_a", "a", "advise_against", "Ice and heat are ineffective.", ["acute"], "deep_hip_rotators"),
+        claim("ice_c", "c", "recommend", "Ice is a good idea afterward on the sacroiliac joint.", ["acute"], "sacroiliac_joint"),
+    ], ["ice_a", "ice_c"])
+    tc = compute_conflicts(load_knowledge(mini))["ice"]
+    assert tc.conflict and tc.kind == "scope"
+
+
+def test_duplicate_versions_of_one_article_do_not_conflict_with_each_other(mini):
+    # The two versions disagree here, but they are one voice: no conflict.
+    set_claims(mini, "ice", [
+        claim("ice_a", "a", "advise_against", "Ice and heat are ineffective.", ["acute"], "deep_hip_rotators"),
+        claim("ice_a2", "a2", "recommend", "Ice and heat are ineffective.", ["acute"], "deep_hip_rotators"),
+    ])
+    tc = compute_conflicts(load_knowledge(mini))["ice"]
+    assert not tc.conflict and tc.kind is None
+
+
+def test_agreement_and_neutral_mentions_are_not_conflicts(mini):
+    set_claims(mini, "ice", [
+        claim("ice_a", "a", "neutral", "Ice and heat are ineffective.", [], "deep_hip_rotators"),
+        claim("ice_b", "b", "recommend", "Apply ice for 15-20 minutes every few hours.", ["acute"]),
+    ])
+    assert not compute_conflicts(load_knowledge(mini))["ice"].conflict
+
+
+def test_direct_wins_over_weaker_kinds_for_the_topic(mini):
+    set_claims(mini, "ice", [
+        claim("ice_a", "a", "advise_against", "Ice and heat are ineffective.", ["acute"], "deep_hip_rotators"),
+        claim("ice_b", "b", "recommend", "Apply ice for 15-20 minutes every few hours.", ["acute"]),
+        claim("ice_c", "c", "recommend", "Ice is a good idea afterward on the sacroiliac joint.", ["acute"], "sacroiliac_joint"),
+    ], ["ice_a", "ice_b", "ice_c"])
+    tc = compute_conflicts(load_knowledge(mini))["ice"]
+    assert tc.kind == "direct" and tc.kinds == ["direct", "scope"]
+
+
+def test_shipped_sources_conflict_on_the_known_topics(kb):
+    conflicts = kb.conflicts
+    for topic in ("ice", "heat", "strengthening", "foam_rolling"):
+        assert conflicts[topic].conflict, topic
+    assert conflicts["strengthening"].kinds[0] in ("direct", "conditional")
+    assert "conditional" in conflicts["strengthening"].kinds
+    # The lateral-rotator page's ice is aimed at the sacroiliac joint: a scope difference.
+    assert "scope" in conflicts["ice"].kinds
