@@ -95,7 +95,10 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 def cmd_assess(args: argparse.Namespace) -> int:
     kb = _kb(args)
     path = Path(args.case)
-    case = load_yaml_file(path, str(path))
+    try:
+        case = load_yaml_file(path, str(path))
+    except KnowledgeError as exc:  # the case file, not the knowledge: one clear line
+        raise AssessmentError(str(exc.problems[0])) from None
     if not isinstance(case, dict):
         raise AssessmentError(f"{path}: a case must be a mapping with 'findings' (see the contract)")
     case = {k: v for k, v in case.items() if k not in ("title", "notes", "expect")}

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 # Below this many assessed findings, or without a clear leader, the page says the picture is incomplete.
 MIN_FINDINGS_FOR_RANKING = 3
 CLEAR_LEAD_PROBABILITY = 0.5
-PROBABILITY_FLOOR, PROBABILITY_CEIL = 0.001, 0.999  # never show certainty the data cannot carry
+# Findings are combined as if independent, which overstates certainty when they are correlated (sitting
+# and driving, say). Probabilities are therefore shown within [1%, 95%]: never more certain than that.
+PROBABILITY_FLOOR, PROBABILITY_CEIL = 0.01, 0.95
 
 
 class AssessmentError(ValueError):
@@ -126,6 +128,8 @@ class Assessment:
                     "condition": r.condition,
                     "probability": round(r.probability, 4),
                     "prior": r.prior,
+                    "log_odds_change": round(r.log_odds - r.log_odds_prior, 4),
+                    "capped": r.clamped,
                     "contributions": [
                         {"finding": c.finding, "effect": round(c.effect, 4), "present": c.present,
                          "likelihood_ratio": c.likelihood_ratio, "provenance": c.provenance, "reference": c.reference}

@@ -30,7 +30,8 @@ def md_escape(text: str) -> str:
 
 
 def pct(p: float) -> str:
-    return "<1%" if p < 0.01 else ">99%" if p > 0.99 else f"{p:.0%}"
+    """A probability as shown to clinicians; the engine's bounds (1%, 95%) read as "≤1%" and "≥95%"."""
+    return "≤1%" if p <= 0.01 else "≥95%" if p >= 0.95 else f"{p:.0%}"
 
 
 def clinical_note(kb: KnowledgeBase, result: Assessment) -> str:

@@ -187,7 +187,7 @@ class _Collector:
                 elif where:
                     message = f"{where}: {message}"
                 # Whole-record checks name the key they are about first ("approver: …"): point at it.
-                if (m := re.match(r"^(\w+): ", message)) and not err["type"] == "extra_forbidden":
+                if (m := re.match(r"^(\w+): ", message)) and err["type"] != "extra_forbidden":
                     parent = loc if err["type"] not in ("missing",) else loc[:-1]
                     node_loc = (*parent, m.group(1)) if not where else loc
                     line = line_of(data, node_loc)
@@ -481,7 +481,7 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
     for sid in sorted(kb.changed_sources):
         path, raw = source_raw[sid]
         kb.warnings.append(Problem(col.shown(path), line_of(raw, ("text_sha256",)),
-                                   f"source text changed since its claims were checked: claims and decisions need review"))
+                                   "source text changed since its claims were checked: claims and decisions need review"))
 
     if col.problems:
         raise KnowledgeError(col.problems)

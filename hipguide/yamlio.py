@@ -43,13 +43,13 @@ class KnowledgeError(Exception):
 class LineDict(dict):
     """A dict that remembers the line of each key (1-based) and its own line."""
 
-    __slots__ = ("line", "key_lines")
+    __slots__ = ("key_lines", "line")
 
 
 class LineList(list):
     """A list that remembers the line of each item (1-based) and its own line."""
 
-    __slots__ = ("line", "item_lines")
+    __slots__ = ("item_lines", "line")
 
 
 class _AliasError(yaml.YAMLError):
@@ -58,7 +58,7 @@ class _AliasError(yaml.YAMLError):
 
 
 class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    def construct_object(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
+    def construct_object(self, node, deep=False):
         if node in self.constructed_objects or node in self.recursive_objects:
             # The composer hands back the same node for an alias: refuse it.
             raise _AliasError(node.start_mark.line + 1)

@@ -1,0 +1,112 @@
+"""The command line contract: exit codes, JSON shapes, clear one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from minikb import write_mini_kb
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hipguide", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def test_validate_shipped_knowledge_prints_a_summary():
+    out = run("validate")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("knowledge valid: 5 sources, ")
+    for word in ("claims", "topics", "conflicts", "conditions", "findings"):
+        assert word in out.stdout
+
+
+def test_validate_reports_every_problem_as_path_line_message(tmp_path):
+    root = write_mini_kb(tmp_path / "knowledge")
+    (root / "conditions.yaml").write_text((root / "conditions.yaml").read_text().replace("prior: 0.2", "prior: 2"))
+    (root / "red_flags.yaml").write_text((root / "red_flags.yaml").read_text().replace("- rf_saddle", "- rf_nope"))
+    out = run("validate", "--knowledge", str(root))
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert lines[-1] == "2 problem(s) found"
+    assert all(line.split(":")[1].isdigit() for line in lines[:-1])
+    assert {line.split(":")[0] for line in lines[:-1]} == {"knowledge/conditions.yaml", "knowledge/red_flags.yaml"}
+
+
+def test_sources_json_contract():
+    out = run("sources", "--json")
+    assert out.returncode == 0
+    rows = json.loads(out.stdout)
+    assert len(rows) == 5
+    for row in rows:
+        assert set(row) >= {"id", "title", "publisher", "path", "flags", "duplicate_of"}
+        assert (ROOT / "knowledge" / row["path"]).is_file()
+    dup = {r["id"]: r["duplicate_of"] for r in rows}
+    assert dup["deep_rotator_v2"] == "deep_rotator_v1" and dup["medshun"] is None
+
+
+def test_conflicts_json_contract():
+    out = run("conflicts", "--json")
+    assert out.returncode == 0
+    rows = {r["topic"]: r for r in json.loads(out.stdout)}
+    for topic in ("ice", "heat", "strengthening", "foam_rolling"):
+        assert rows[topic]["conflict"] is True
+        adopted = rows[topic]["adopted"]
+        assert set(adopted) >= {"stance", "advice", "rationale", "certainty", "status", "phases"}
+        assert set(adopted["phases"]) == {"acute", "recovery", "prevention"}
+        for claim in rows[topic]["claims"]:
+            assert set(claim) >= {"source", "stance", "quote"}
+
+
+def test_assess_json_and_clear_errors(tmp_path):
+    case = tmp_path / "case.yaml"
+    case.write_text("findings: [loc_deep_central_buttock, onset_day_after_exercise, aggr_sitting]\n"
+                    "absent: [test_slr_positive]\nphase: acute\nage: 34\n")
+    out = run("assess", str(case), "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["phase"] == "acute" and result["triage"]["level"] == "routine"
+    assert result["differential"][0]["condition"] == "deep_hip_rotator_overload"
+
+    case.write_text("findings: [loc_deep_central_buttock, made_up_finding]\n")
+    out = run("assess", str(case), "--json")
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.strip() == "error: unknown finding id(s): made_up_finding"
+
+    case.write_text("findings: [loc_deep_central_buttock\n")
+    out = run("assess", str(case), "--json")
+    assert out.returncode == 1 and "Traceback" not in out.stderr and "YAML syntax error" in out.stderr
+
+    out = run("assess", str(tmp_path / "missing.yaml"), "--json")
+    assert out.returncode == 1 and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_vignettes_all_pass_and_summary_line_last():
+    out = run("vignettes")
+    assert out.returncode == 0, out.stdout
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) >= 13
+    n = len(lines) - 1
+    assert lines[-1] == f"{n} passed, 0 failed"
+
+
+def test_vignettes_failing_case_exits_1(tmp_path):
+    d = tmp_path / "v"
+    d.mkdir()
+    (d / "wrong.yaml").write_text("title: Wrong expectation\nfindings: [rf_saddle_anaesthesia]\n"
+                                  "expect:\n  triage: routine\n")
+    out = run("vignettes", str(d))
+    assert out.returncode == 1
+    assert out.stdout.strip().splitlines() == [
+        "FAIL wrong: Wrong expectation — triage is emergency, expected routine", "0 passed, 1 failed"]
+
+
+@pytest.mark.parametrize("command", ["validate", "sources", "conflicts", "vignettes"])
+def test_missing_knowledge_dir_is_a_clear_error(command, tmp_path):
+    out = run(command, "--knowledge", str(tmp_path / "nowhere"))
+    assert out.returncode == 1 and "knowledge directory not found" in out.stderr and "Traceback" not in out.stderr
