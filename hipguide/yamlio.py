@@ -173,9 +173,16 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
 
+def _represent_list(dumper: yaml.SafeDumper, value: list) -> yaml.SequenceNode:
+    # Short lists of ids stay on one line ([acute, recovery]), as the hand-written files have them.
+    flow = all(isinstance(v, (str, int, float)) and len(str(v)) < 40 for v in value) and len(str(value)) < 90
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
+
+
 _StableDumper.add_representer(str, _represent_str)
+_StableDumper.add_representer(list, _represent_list)
 _StableDumper.add_representer(LineDict, yaml.representer.SafeRepresenter.represent_dict)
-_StableDumper.add_representer(LineList, yaml.representer.SafeRepresenter.represent_list)
+_StableDumper.add_representer(LineList, _represent_list)
 
 
 def dump_yaml(data: Any) -> str:
@@ -185,6 +192,6 @@ def dump_yaml(data: Any) -> str:
         sort_keys=False,
         allow_unicode=True,
         default_flow_style=False,
-        width=100,
+        width=96,
         indent=2,
     )
