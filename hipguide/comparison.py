@@ -180,41 +180,51 @@ def conflict_summary(kb: KnowledgeBase, topic: str) -> str:
 
 # --- selection ----------------------------------------------------------------------------------
 
-def selected_cell(selection: Any, param: str = "cell") -> tuple[str | None, str | None]:
+SELECTION_PARAMS: tuple[str, ...] = ("cell", "glyph")  # the matrix's rectangles and the stance marks on them
+
+
+def selected_cell(selection: Any, previous: tuple[str | None, str | None] | None = None,
+                  params: tuple[str, ...] = SELECTION_PARAMS) -> tuple[str | None, str | None]:
     """(topic, voice) that a click on the matrix chose, from Streamlit's selection state; (None, None) if none.
 
     Accepts the `st.altair_chart(..., on_select="rerun")` return value (attribute or dict access):
-    `{"selection": {"cell": [{"topic": "ice", "voice": "medshun", ...}]}}`.
+    `{"selection": {"cell": [{"topic": "ice", "voice": "medshun"}], "glyph": {}}}`. The rectangles and
+    the stance marks keep separate selections; when both hold a point, the one that differs from
+    `previous` (the cell seen on the last rerun) is the newer click.
     """
-    if selection is None:
+    found = _selected_points(selection, params)
+    if not found:
         return None, None
+    fresh = [pair for pair in found if pair != previous]
+    return fresh[0] if fresh else found[0]
+
+
+def _selected_points(selection: Any, params: tuple[str, ...]) -> list[tuple[str, str | None]]:
+    if selection is None:
+        return []
     sel = selection.get("selection") if isinstance(selection, Mapping) else getattr(selection, "selection", None)
     if sel is None:
-        return None, None
-    points = sel.get(param) if isinstance(sel, Mapping) else getattr(sel, param, None)
-    if not points:
-        return None, None
-    if isinstance(points, Mapping):  # interval-style or a single point
-        points = [points]
-    for point in points:
-        if isinstance(point, Mapping) and point.get("topic"):
-            voice = point.get("voice")
-            return str(point["topic"]), (str(voice) if voice and voice != CONFLICT_COLUMN else None)
-    return None, None
-
-
-def resolve_topic(kb: KnowledgeBase, clicked: str | None, picked: str | None, previous: str | None = None) -> str | None:
-    """The topic to show: a fresh click wins, then the topic picker, then what was shown before."""
-    for candidate in (clicked, picked, previous):
-        if candidate and candidate in kb.topics:
-            return candidate
-    return next(iter(kb.topics), None)
+        return []
+    out: list[tuple[str, str | None]] = []
+    for param in params:
+        points = sel.get(param) if isinstance(sel, Mapping) else getattr(sel, param, None)
+        if not points:
+            continue
+        if isinstance(points, Mapping):  # a single point
+            points = [points]
+        for point in points:
+            if isinstance(point, Mapping) and point.get("topic"):
+                voice = point.get("voice")
+                out.append((str(point["topic"]), str(voice) if voice and voice != CONFLICT_COLUMN else None))
+                break
+    return out
 
 
 # --- quotes in context --------------------------------------------------------------------------
 
 _PARA_SPLIT = re.compile(r"\n\s*\n")
 _WS = re.compile(r"\s+")
+LONG_PARAGRAPH = 500
 
 
 def paragraphs(text: str) -> list[str]:
@@ -242,11 +252,49 @@ def quote_in_paragraph(text: str, quote: str) -> QuoteInContext:
         span = _find_normalised(para, target)
         if span is not None:
             start, end = span
+            para, start, end = _narrow(para, start, end)
             return QuoteInContext(para[:start], para[start:end], para[end:], True)
     # Across a paragraph break: show the whole quote as its own context.
     if target in normalise_text(text):
         return QuoteInContext("", quote, "", True)
     return QuoteInContext("", quote, "", False)
+
+
+def _narrow(para: str, start: int, end: int, limit: int = LONG_PARAGRAPH) -> tuple[str, int, int]:
+    """A long paragraph made of lines (a bulleted list) is cut to the quote's lines and one line either side."""
+    if len(para) <= limit:
+        return para, start, end
+    if "\n" not in para:
+        return _narrow_sentences(para, start, end)
+    lines = para.split("\n")
+    bounds, pos = [], 0
+    for line in lines:
+        bounds.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    first = next(i for i, (a, b) in enumerate(bounds) if b >= start)
+    last = next(i for i, (a, b) in enumerate(bounds) if b >= end)
+    lo, hi = max(first - 1, 0), min(last + 1, len(lines) - 1)
+    offset = bounds[lo][0]
+    cut = para[offset:bounds[hi][1]]
+    prefix = "… " if lo > 0 else ""
+    suffix = " …" if hi < len(lines) - 1 else ""
+    return prefix + cut + suffix, start - offset + len(prefix), end - offset + len(prefix)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"'‘(])")
+
+
+def _narrow_sentences(para: str, start: int, end: int) -> tuple[str, int, int]:
+    """A long prose paragraph cut to the quote's sentences and one sentence either side."""
+    cuts = [0, *(m.end() for m in _SENTENCE_END.finditer(para)), len(para)]
+    first = max(i for i, c in enumerate(cuts[:-1]) if c <= start)
+    last = min(i for i, c in enumerate(cuts[1:]) if c >= end)
+    lo, hi = max(first - 1, 0), min(last + 1, len(cuts) - 2)
+    offset = cuts[lo]
+    cut = para[offset:cuts[hi + 1]].rstrip()
+    prefix = "… " if lo > 0 else ""
+    suffix = " …" if cuts[hi + 1] < len(para) else ""
+    return prefix + cut + suffix, start - offset + len(prefix), end - offset + len(prefix)
 
 
 def _find_normalised(para: str, target: str) -> tuple[int, int] | None:
@@ -306,3 +354,77 @@ def verbatim_check(source_text: str, quote: str) -> bool:
     """The same verbatim test the knowledge validation applies to a claim's quote."""
     q = normalise_text(quote)
     return bool(q) and q in normalise_text(source_text)
+
+
+def choose_topic(allowed: list[str], clicked: str | None, last_click: str | None, picked: str | None) -> str | None:
+    """The topic to show: a fresh click on the matrix wins, then the topic picker, then the first allowed topic.
+
+    A click stays in the chart's selection across reruns, so only a click that differs from the last one
+    seen (`last_click`) counts as fresh; otherwise picking another topic would be overridden by an old click.
+    """
+    if clicked and clicked != last_click and clicked in allowed:
+        return clicked
+    if picked and picked in allowed:
+        return picked
+    if clicked and clicked in allowed:
+        return clicked
+    return allowed[0] if allowed else None
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    criterion: str
+    verdict: str  # "ok" | "concern" | "not flagged"
+    detail: str
+    evidence: list[str]
+
+
+CHECKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Author", ("no_named_author", "placeholder_byline")),
+    ("Date", ("no_date",)),
+    ("References", ("no_references", "uncited_study_claims")),
+    ("Commercial interest", ("product_promotion", "affiliate_links")),
+    ("Duplicated content", ("duplicated_content",)),
+    ("Basis of the advice", ("mechanism_only", "anecdotal_evidence")),
+    ("Balance and safety", ("discusses_alternatives", "safety_netting")),
+)
+
+
+def credibility_checklist(kb: KnowledgeBase, source_id: str) -> list[CheckRow]:
+    """The JAMA-benchmark style card of one source: each criterion, a verdict and the evidence for it."""
+    src = kb.sources[source_id]
+    flags = {f.flag: f for f in src.flags}
+    duplicates = [sid for sid, s in kb.sources.items() if s.duplicate_of == source_id]
+    rows = []
+    for criterion, names in CHECKS:
+        found = [flags[n] for n in names if n in flags]
+        evidence = [f"{f.flag.replace('_', ' ')}: {f.evidence}" + (f" ({f.note})" if f.note else "") for f in found]
+        if criterion == "Balance and safety":
+            verdict = "ok" if found else "not flagged"
+            detail = "; ".join(f.flag.replace("_", " ") for f in found) or "no mention of alternatives or when to seek care"
+        elif found:
+            verdict, detail = "concern", "; ".join(f.flag.replace("_", " ") for f in found)
+        else:
+            verdict, detail = "ok", _ok_detail(criterion, src.author, src.date)
+        if criterion == "Duplicated content":
+            if src.duplicate_of:
+                verdict = "concern"
+                detail = f"same article as {src.duplicate_of}: counted as one voice with it"
+            elif duplicates:
+                verdict = "concern"
+                detail = f"also published as {', '.join(duplicates)}: counted as one voice"
+        rows.append(CheckRow(criterion, verdict, detail, evidence))
+    return rows
+
+
+def _ok_detail(criterion: str, author: str | None, date: str | None) -> str:
+    if criterion == "Author":
+        return f"named: {author}" if author else "not flagged"
+    if criterion == "Date":
+        return f"dated: {date}" if date else "not flagged"
+    return "not flagged"
+
+
+def md_source_text(text: str) -> str:
+    """A whole source text as inert Markdown: every paragraph escaped, separated by blank lines."""
+    return "\n\n".join(md_escape(_oneline(p)) for p in paragraphs(text))

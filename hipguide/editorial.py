@@ -150,6 +150,7 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[di
 def guidance_document(g: Guidance) -> dict[str, Any]:
     """A guidance record as plain data in FORMAT.md's key order (empty optional lists left out)."""
     data = g.model_dump(mode="json")
+    data["date"] = g.date  # written as a plain YAML date, as in the hand-written files
     for key in ("condition_overrides",):
         if not data.get(key):
             data.pop(key, None)
@@ -157,14 +158,28 @@ def guidance_document(g: Guidance) -> dict[str, Any]:
 
 
 def _commit(root: Path, rel: str, text: str, base_version: str | None, entry: dict[str, Any],
-            overlay: dict[str, str]) -> SaveResult:
-    """Version check, full validation with the change overlaid, atomic write, audit — under the lock."""
+            overlay: dict[str, str], companions: dict[str, tuple[str | None, dict[str, Any]]] | None = None,
+            ) -> SaveResult:
+    """Version check, full validation with the change overlaid, atomic write, audit — under the lock.
+
+    `companions` maps an overlay file to (its base version, its own audit entry): a second document
+    changed in the same step (a new claim's disposition in its topic's guidance) is version-checked
+    and audited like the main one.
+    """
     path = safe_path(root, rel)
+    companions = companions or {}
     with _locked(root):
         current = file_version(root, rel)
         if base_version is not None and current != base_version:
             theirs = path.read_text(encoding="utf-8") if path.exists() else ""
             raise StaleVersionError(rel, theirs=theirs, yours=text)
+        before_versions = {}
+        for extra_rel, (extra_base, _) in companions.items():
+            before_versions[extra_rel] = file_version(root, extra_rel)
+            if extra_base is not None and before_versions[extra_rel] != extra_base:
+                extra_path = safe_path(root, extra_rel)
+                theirs = extra_path.read_text(encoding="utf-8") if extra_path.exists() else ""
+                raise StaleVersionError(extra_rel, theirs=theirs, yours=overlay[extra_rel])
         try:
             load_knowledge(root, overlay={rel: text, **overlay})
         except KnowledgeError as exc:
@@ -175,11 +190,14 @@ def _commit(root: Path, rel: str, text: str, base_version: str | None, entry: di
         new_version = file_version(root, rel)
         entry = {**entry, "file": rel, "version_before": current or None, "version_after": new_version}
         append_audit(root, entry)
+        for extra_rel, (_, extra_entry) in companions.items():
+            append_audit(root, {**extra_entry, "file": extra_rel, "version_before": before_versions[extra_rel] or None,
+                                "version_after": file_version(root, extra_rel)})
     return SaveResult(rel, new_version, entry)
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def save_guidance(root: Path, topic: str, changes: dict[str, Any], editor: str, base_version: str | None,
@@ -246,8 +264,15 @@ def add_source(root: Path, fields: dict[str, Any], text: str, editor: str) -> Sa
     return _commit(root, rel_yaml, dump_yaml(doc), "", entry, {rel_text: text})
 
 
-def add_claim(root: Path, topic: str, claim: dict[str, Any], editor: str, base_version: str | None) -> SaveResult:
-    """Tag a claim: the quote must be verbatim in its source (checked by the full validation)."""
+def add_claim(root: Path, topic: str, claim: dict[str, Any], editor: str, base_version: str | None,
+              disposition: dict[str, Any] | None = None, guidance_base_version: str | None = None,
+              today: dt.date | None = None) -> SaveResult:
+    """Tag a claim: the quote must be verbatim in its source (checked by the full validation).
+
+    A claim that takes part in a conflict needs a disposition in the topic's guidance; pass it as
+    `disposition` ({disposition, reason}) and it is written in the same step, as a new guidance
+    version (`guidance_base_version`: the guidance file hash the editor saw).
+    """
     editor = (editor or "").strip()
     if not editor:
         raise EditError("an editor name is required for the audit trail")
@@ -264,11 +289,39 @@ def add_claim(root: Path, topic: str, claim: dict[str, Any], editor: str, base_v
     doc.setdefault("claims", []).append(new_doc)
     entry = {"at": _now(), "editor": editor, "action": "add_claim", "topic": topic, "claim": new.id,
              "changes": diff(None, new_doc), "before": None, "after": new_doc}
-    return _commit(root, rel, dump_yaml(doc), base_version, entry, {})
+    overlay: dict[str, str] = {}
+    companions: dict[str, tuple[str | None, dict[str, Any]]] = {}
+    if disposition:
+        g_rel = f"guidance/{topic}.yaml"
+        g_path = safe_path(root, g_rel)
+        if not g_path.exists():
+            raise EditError(f"topic {topic!r} has no adopted guidance to record the disposition in")
+        g_before = json.loads(json.dumps(load_yaml_text(g_path.read_text(encoding="utf-8"), g_rel), default=str))
+        g_data = json.loads(json.dumps(g_before))
+        g_data["dispositions"] = [d for d in g_data.get("dispositions") or [] if d.get("claim") != new.id]
+        g_data["dispositions"].append({"claim": new.id, "disposition": disposition.get("disposition"),
+                                       "reason": (disposition.get("reason") or "").strip()})
+        g_data["version"] = int(g_data.get("version", 0)) + 1
+        g_data["date"] = (today or dt.date.today()).isoformat()
+        try:
+            g = Guidance.model_validate(g_data)
+        except ValueError as exc:
+            raise EditError("the disposition is not valid", [Problem(g_rel, 1, f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
+                                                             for e in getattr(exc, "errors", lambda: [])()]) from None
+        g_after = guidance_document(g)
+        overlay[g_rel] = dump_yaml(g_after)
+        companions[g_rel] = (guidance_base_version, {
+            "at": entry["at"], "editor": editor, "action": "save_guidance", "topic": topic, "version": g.version,
+            "status": g.status, "note": f"disposition for new claim {new.id}", "changes": diff(g_before, g_after),
+            "before": g_before, "after": g_after})
+    return _commit(root, rel, dump_yaml(doc), base_version, entry, overlay, companions)
 
 
 def confirm_source_text(root: Path, source_id: str, editor: str, base_version: str | None) -> SaveResult:
     """After re-checking a changed source's claims, record its current text hash (clears "needs review")."""
+    editor = (editor or "").strip()
+    if not editor:
+        raise EditError("an editor name is required for the audit trail")
     rel = f"sources/{check_new_id(source_id, 'source id')}.yaml"
     path = safe_path(root, rel)
     doc = load_yaml_text(path.read_text(encoding="utf-8"), rel)

@@ -1,0 +1,470 @@
+"""Editor: adopt and version the guidance, add sources, tag claims, confirm changed sources, read the history.
+
+Reading needs no sign-in; every write needs an editor sign-in and goes through `hipguide.editorial`
+(validated, atomic, audited, refused when someone else saved first). Nothing is rendered as HTML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from hipguide.comparison import md_quote_in_context, md_source_text, quote_in_paragraph, verbatim_check, voice_label
+from hipguide.editing import (
+    DISPOSITIONS,
+    NO_DISPOSITION,
+    audit_rows,
+    changes_from_form,
+    claim_conflicts,
+    current_source_hashes,
+    disposition_claims,
+    form_from_guidance,
+    parse_flag_lines,
+    proposed_guidance,
+    suggest_claim_id,
+    version_label,
+    yaml_as_data,
+)
+from hipguide.editorial import (
+    EditError,
+    StaleVersionError,
+    add_claim,
+    add_source,
+    confirm_source_text,
+    diff,
+    file_version,
+    guidance_document,
+    guidance_history,
+    impact_preview,
+    read_audit,
+    save_guidance,
+)
+from hipguide.exports import STANCE_WORDS, md_escape
+from hipguide.models import CREDIBILITY_FLAGS, PHASES, Claim
+from ui.common import PASSPHRASE_ENV, check_passphrase, configured_passphrase, disclaimer, editor_name, knowledge_dir
+from ui.common import knowledge_or_stop as _knowledge
+from ui.topic_view import render_topic
+
+st.set_page_config(page_title="HipGuide — Editor", page_icon="✏️", layout="wide")
+
+STANCES = ["recommend", "conditional", "advise_against", "neutral"]
+STRENGTHS = ["strong", "conditional", "practice_statement"]
+CERTAINTIES = ["high", "moderate", "low", "very_low", "not_graded"]
+SOURCE_KINDS = ["consumer_health", "practitioner_blog", "clinic_marketing", "product_marketing"]
+MAX_SIGNIN_ATTEMPTS = 5
+ss = st.session_state
+
+
+def words(value: str) -> str:
+    return STANCE_WORDS.get(value, value.replace("_", " "))
+
+
+def show_problems(title: str, exc: EditError) -> None:
+    lines = [f"- {md_escape(str(p))}" for p in exc.problems[:20]] or [f"- {md_escape(str(exc))}"]
+    st.error(f"**{md_escape(title)}** Nothing was written.\n\n" + "\n".join(lines), icon="🛑")
+
+
+def flash(kind: str, text: str) -> None:
+    ss["flash"] = (kind, text)
+
+
+def show_flash() -> None:
+    if "flash" in ss:
+        kind, text = ss.pop("flash")
+        (st.success if kind == "success" else st.info)(text)
+
+
+# --- sign-in --------------------------------------------------------------------------------------
+
+def signin() -> str | None:
+    """The signed-in editor's name, or None (read-only). Shows how to enable editing when it is off."""
+    expected = configured_passphrase()
+    if expected is None:
+        st.info("**Read-only.** Editing is switched off: no editor passphrase is configured. To enable editing, set "
+                "`editor_passphrase` in `.streamlit/secrets.toml`, or the environment variable "
+                f"`{PASSPHRASE_ENV}`, and restart the app. Reading needs no sign-in.", icon="🔒")
+        return None
+    name = editor_name()
+    if name:
+        left, right = st.columns([5, 1])
+        left.success(f"Signed in as editor **{md_escape(name)}**. Every save is recorded under this name.", icon="✏️")
+        if right.button("Sign out", key="signout"):
+            ss.pop("editor_name", None)
+            st.rerun()
+        return name
+    attempts = ss.get("signin_failures", 0)
+    with st.expander("🔑 Editor sign-in (reading needs none)", expanded=True):
+        if attempts >= MAX_SIGNIN_ATTEMPTS:
+            st.error("Too many failed attempts in this session. Reload the page to try again.")
+            return None
+        with st.form("signin", clear_on_submit=True):
+            given_name = st.text_input("Your name (recorded in the audit trail)", key="signin_name", max_chars=80)
+            phrase = st.text_input("Editor passphrase", type="password", key="signin_pass")
+            submitted = st.form_submit_button("Sign in", key="signin_submit")
+        if submitted:
+            if not given_name.strip():
+                st.error("Give your name: it is recorded with every change.")
+            elif check_passphrase(phrase, expected):
+                ss["editor_name"] = given_name.strip()
+                ss.pop("signin_failures", None)
+                st.rerun()
+            else:
+                ss["signin_failures"] = attempts + 1
+                st.error("That passphrase is not right.")
+    return None
+
+
+# --- adopted guidance -----------------------------------------------------------------------------
+
+def guidance_tab(editor: str | None) -> None:
+    topic = st.selectbox("Topic", list(kb.topics), key="ed_topic", format_func=lambda t: kb.topics[t].label)
+    if editor is None:
+        render_topic(kb, topic)
+        return
+    g = kb.guidance.get(topic)
+    if g is None:
+        st.warning("This topic has no adopted guidance file yet; it is created by the knowledge files.")
+        return
+    claims = disposition_claims(kb, topic)
+    rel = f"guidance/{topic}.yaml"
+    key = f"g_{topic}_"
+    bases: dict[str, str] = ss.setdefault("bases", {})
+    if f"{key}status" not in ss or topic not in bases:  # the editor opens the topic: remember the version
+        bases[topic] = file_version(root, rel)
+        for field, value in form_from_guidance(g, claims).items():
+            ss[key + field] = value
+    for field, value in form_from_guidance(g, claims).items():  # claims tagged since opening
+        ss.setdefault(key + field, value)
+
+    stale = ss.get("stale", {}).get(topic)
+    if stale:
+        stale_panel(topic, stale)
+
+    with st.expander("Current adopted guidance and the sources (as on disk)", expanded=False):
+        render_topic(kb, topic)
+
+    st.markdown(f"##### Editing version {g.version} → {g.version + 1}")
+    for phase, column in zip(PHASES, st.columns(3), strict=True):
+        with column:
+            st.selectbox(f"{phase.capitalize()}: stance", STANCES, key=f"{key}{phase}_stance", format_func=words)
+            st.text_area(f"{phase.capitalize()}: advice in plain words", key=f"{key}{phase}_advice", height=110)
+    a, b, c = st.columns(3)
+    a.selectbox("Strength", STRENGTHS, key=f"{key}strength", format_func=words)
+    b.selectbox("Certainty", CERTAINTIES, key=f"{key}certainty", format_func=words)
+    c.multiselect("Applies to (none = all conditions)", list(kb.conditions), key=f"{key}applies_to",
+                  format_func=lambda cid: kb.conditions[cid].label)
+    if g.condition_overrides:
+        st.caption(f"{len(g.condition_overrides)} condition-specific override(s) are kept as they are.")
+    st.text_area("Rationale: which claims were accepted or rejected, and why (at least 40 characters)",
+                 key=f"{key}rationale", height=140)
+
+    if claims:
+        st.markdown("##### Disposition of each conflicting claim")
+        by_id = kb.claims_by_id
+        for cid in claims:
+            claim = by_id.get(cid)
+            with st.container(border=True):
+                if claim is not None:
+                    quote = " ".join(claim.quote.split())
+                    st.markdown(f"`{cid}` — {md_escape(voice_label(kb, claim.source))}, **{words(claim.stance)}**  \n"
+                                f"> {md_escape(quote[:300])}{'…' if len(quote) > 300 else ''}")
+                left, right = st.columns([1, 3])
+                left.selectbox("Disposition", [NO_DISPOSITION, *DISPOSITIONS], key=f"{key}disp_{cid}",
+                               format_func=words)
+                right.text_input("Reason", key=f"{key}reason_{cid}")
+
+    s1, s2, s3 = st.columns([1, 1, 2])
+    s1.radio("Status", ["draft", "approved"], key=f"{key}status", horizontal=True,
+             help="Draft guidance is used too, but marked DRAFT wherever it appears")
+    s2.text_input("Approver (required to approve)", key=f"{key}approver")
+    s3.text_input("Change note (for the audit trail)", key=f"{key}note")
+
+    form = {k.removeprefix(key): v for k, v in ss.items() if isinstance(k, str) and k.startswith(key)}
+    changes = changes_from_form(form, claims, current_source_hashes(kb, topic))
+    proposed, problems = proposed_guidance(g, topic, changes)
+    if problems:
+        st.warning("This decision cannot be saved yet:\n\n" + "\n".join(f"- {md_escape(p)}" for p in problems), icon="⚠️")
+    else:
+        preview(topic, g, proposed)
+
+    if st.button("💾 Save decision", key=f"save_{topic}", type="primary"):
+        try:
+            result = save_guidance(root, topic, changes, editor, base_version=bases[topic], note=form.get("note", ""))
+        except StaleVersionError as exc:
+            ss.setdefault("stale", {})[topic] = {"theirs": exc.theirs, "yours": exc.yours}
+            st.rerun()
+        except EditError as exc:
+            show_problems("The decision was refused.", exc)
+        else:
+            bases[topic] = result.version_hash
+            ss.get("stale", {}).pop(topic, None)
+            ss.pop(f"{key}note", None)
+            flash("success", f"Saved {kb.topics[topic].label}: version {result.audit_entry.get('version')} "
+                             f"({result.audit_entry.get('status')}), recorded in the audit trail.")
+            st.rerun()
+
+
+def preview(topic: str, current: Any, proposed: Any) -> None:
+    changed = [r for r in diff(guidance_document(current), guidance_document(proposed))
+               if r["field"] not in ("version", "date") and not r["field"].startswith("source_hashes")]
+    with st.expander(f"Preview: {len(changed)} field(s) change", expanded=bool(changed)):
+        if changed:
+            st.dataframe(pd.DataFrame([{k: _cell(v) for k, v in r.items()} for r in changed]), hide_index=True,
+                         width="stretch")
+        impact = impact_preview(kb, topic, proposed)
+        if impact:
+            st.markdown(f"**Impact on the worked cases:** the plan changes in {len(impact)} of "
+                        f"{len(kb.vignettes)} shipped vignettes.")
+            st.dataframe(pd.DataFrame([{
+                "vignette": r.vignette, "title": r.title, "stance now": words(r.stance_before or "—"),
+                "stance after": words(r.stance_after or "—"), "advice now": r.advice_before or "",
+                "advice after": r.advice_after or ""} for r in impact]), hide_index=True, width="stretch")
+        else:
+            st.caption(f"Impact on the worked cases: no plan changes in the {len(kb.vignettes)} shipped vignettes.")
+
+
+def stale_panel(topic: str, stale: dict[str, str]) -> None:
+    st.error("**Not saved: another editor saved this topic after you opened it.** Your input is kept in the form "
+             "below. Compare the two versions, then either keep your input (it is re-checked against theirs) or "
+             "load theirs.", icon="⚠️")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Theirs (now on disk)**")
+        st.code(stale["theirs"], language="yaml")
+    with right:
+        st.markdown("**Yours (not saved)**")
+        st.code(stale["yours"], language="yaml")
+    rows = diff(yaml_as_data(stale["theirs"]), yaml_as_data(stale["yours"]))
+    rows = [r for r in rows if r["field"] not in ("date",)]
+    if rows:
+        st.dataframe(pd.DataFrame([{"field": r["field"], "theirs": _cell(r["before"]), "yours": _cell(r["after"])}
+                                   for r in rows]), hide_index=True, width="stretch")
+    a, b = st.columns(2)
+    if a.button("Keep my input and save over theirs", key=f"rebase_{topic}",
+                help="Takes their version as the new starting point; press Save again to store yours"):
+        ss["bases"][topic] = file_version(root, f"guidance/{topic}.yaml")
+        ss["stale"].pop(topic, None)
+        flash("info", "Your input is kept; their version is now the starting point. Review and press Save again.")
+        st.rerun()
+    if b.button("Discard my input and load theirs", key=f"reload_{topic}"):
+        for k in [k for k in ss if isinstance(k, str) and k.startswith(f"g_{topic}_")]:
+            del ss[k]
+        ss["bases"].pop(topic, None)
+        ss["stale"].pop(topic, None)
+        st.rerun()
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+# --- sources and claims -----------------------------------------------------------------------------
+
+def add_source_tab(editor: str | None) -> None:
+    if editor is None:
+        st.info("Sign in as an editor to add a source.")
+        return
+    st.caption("Paste the article's text exactly as published; claims are checked word for word against it.")
+    with st.form("add_source_form"):
+        a, b = st.columns(2)
+        source_id = a.text_input("Id (a-z, 0-9, _; e.g. physio_blog_2024)", key="src_id", max_chars=60)
+        title = b.text_input("Title", key="src_title")
+        publisher = a.text_input("Publisher", key="src_publisher")
+        author = b.text_input("Author (blank if none is named)", key="src_author")
+        date = a.text_input("Date as the source gives it (blank if none)", key="src_date")
+        kind = b.selectbox("Kind", SOURCE_KINDS, key="src_kind", format_func=words)
+        duplicate_of = a.selectbox("Same article as (counts as one voice)", ["", *kb.sources], key="src_duplicate",
+                                   format_func=lambda s: s or "— not a duplicate —")
+        attribution = b.text_input("Attribution", key="src_attribution",
+                                   placeholder="Text reproduced verbatim for comparison; © the original publisher.")
+        flags_text = st.text_area("Credibility flags, one per line as `flag: evidence`", key="src_flags", height=100,
+                                  help="Flags: " + ", ".join(CREDIBILITY_FLAGS))
+        text = st.text_area("Source text (verbatim)", key="src_text", height=260)
+        submitted = st.form_submit_button("Add source", key="src_submit", type="primary")
+    if not submitted:
+        return
+    flags, problems = parse_flag_lines(flags_text)
+    if problems:
+        st.error("Flags: " + "; ".join(md_escape(p) for p in problems))
+        return
+    fields = {"id": source_id.strip(), "title": title.strip(), "publisher": publisher.strip(), "author": author.strip(),
+              "date": date.strip(), "kind": kind, "duplicate_of": duplicate_of, "attribution": attribution.strip(),
+              "flags": flags}
+    try:
+        result = add_source(root, fields, text, editor)
+    except EditError as exc:
+        show_problems("The source was refused.", exc)
+        return
+    sid = result.audit_entry.get("source", fields["id"])
+    ss["tag_source"] = sid
+    ss["added_source_preview"] = sid
+    flash("success", f"Added source {sid}. Tag its claims under “Tag a claim”.")
+    st.rerun()
+
+
+def tag_claim_tab(editor: str | None) -> None:
+    if editor is None:
+        st.info("Sign in as an editor to tag claims.")
+        return
+    sources = list(kb.sources)
+    if ss.get("tag_source") not in sources:
+        ss.pop("tag_source", None)
+    sid = st.selectbox("Source", sources, key="tag_source", format_func=lambda s: voice_label(kb, s))
+    text = kb.source_texts[sid]
+    with st.expander("Source text (select the words you want to quote and copy them below)",
+                     expanded=ss.get("added_source_preview") == sid):
+        st.markdown(md_source_text(text))
+    quote = st.text_area("Quote (word for word from the source)", key="tag_quote", height=90)
+    if quote.strip():
+        if verbatim_check(text, quote):
+            st.success("Found verbatim in the source:", icon="✅")
+            st.markdown(md_quote_in_context(quote_in_paragraph(text, quote)))
+        else:
+            st.error("Not found word for word in this source (whitespace, curly quotes and dashes are ignored). "
+                     "Copy it exactly.", icon="❌")
+    a, b, c = st.columns(3)
+    topic = a.selectbox("Topic", list(kb.topics), key="tag_topic", format_func=lambda t: kb.topics[t].label)
+    stance = b.selectbox("Stance", STANCES, key="tag_stance", format_func=words)
+    phases = c.multiselect("Phases (none = not phase-specific)", list(PHASES), key="tag_phases")
+    d, e, f = st.columns(3)
+    target = d.selectbox("Target structure", list(kb.targets), key="tag_target",
+                         index=list(kb.targets).index("general") if "general" in kb.targets else 0,
+                         format_func=lambda t: kb.targets[t].label)
+    population = e.text_input("Population (blank = general)", key="tag_population")
+    note = f.text_input("Note", key="tag_note")
+    existing = set(kb.claims_by_id)
+    suggested = suggest_claim_id(topic, sid, quote, existing) if quote.strip() else ""
+    claim_id = st.text_input("Claim id", key="tag_id", placeholder=suggested or "e.g. ice_source_short_name") or suggested
+
+    claim_doc = {"id": claim_id, "source": sid, "stance": stance, "quote": " ".join(quote.split()),
+                 "scope": {"phases": phases, "target": target, "population": population.strip() or None},
+                 "note": note.strip() or None}
+    disposition = None
+    try:
+        claim = Claim.model_validate(claim_doc)
+    except ValueError:
+        claim = None
+    if claim is not None and topic in kb.guidance and claim_conflicts(kb, topic, claim):
+        st.warning("This claim opposes another independent voice on this topic, so the adopted guidance must say "
+                   "how it is treated. The disposition is saved with the claim as a new guidance version.", icon="⚡")
+        x, y = st.columns([1, 3])
+        choice = x.selectbox("Disposition", list(DISPOSITIONS), key="tag_disposition", format_func=words)
+        reason = y.text_input("Reason", key="tag_reason")
+        disposition = {"disposition": choice, "reason": reason}
+    claims_base = ss.setdefault("claims_bases", {}).setdefault(topic, file_version(root, f"claims/{topic}.yaml"))
+    if st.button("Add claim", key="tag_save", type="primary"):
+        guidance_base = ss.get("bases", {}).get(topic) or file_version(root, f"guidance/{topic}.yaml")
+        try:
+            add_claim(root, topic, claim_doc, editor, base_version=claims_base, disposition=disposition,
+                      guidance_base_version=guidance_base if disposition else None)
+        except StaleVersionError as exc:
+            ss["claims_bases"].pop(topic, None)
+            st.error(f"Not saved: {md_escape(exc.path)} was changed by another editor since you opened it. "
+                     "Your input is kept; check the claims file and press Add claim again.", icon="⚠️")
+        except EditError as exc:
+            show_problems("The claim was refused.", exc)
+        else:
+            ss["claims_bases"].pop(topic, None)
+            if disposition:
+                ss.get("bases", {}).pop(topic, None)
+                for k in [k for k in ss if isinstance(k, str) and k.startswith(f"g_{topic}_")]:
+                    del ss[k]
+            for k in ("tag_quote", "tag_id", "tag_note", "tag_reason"):
+                ss.pop(k, None)
+            flash("success", f"Added claim {claim_doc['id']} to {kb.topics[topic].label}.")
+            st.rerun()
+
+
+def review_tab(editor: str | None) -> None:
+    changed = sorted(kb.changed_sources)
+    if not changed and not kb.guidance_needing_review:
+        st.success("Nothing needs review: every source's text matches the text its claims were checked against.")
+    for sid in changed:
+        src = kb.sources[sid]
+        topics = sorted({t for t, cl in kb.claims.items() for c in cl if c.source == sid})
+        with st.container(border=True):
+            st.markdown(f"**⚠ Needs review: {md_escape(src.title)}** (`{sid}`)")
+            st.caption("Its text changed since its claims were checked. Re-read the claims on: "
+                       + (", ".join(md_escape(kb.topics[t].label) for t in topics if t in kb.topics) or "no topic"))
+            if editor is not None:
+                base = ss.setdefault("source_bases", {}).setdefault(sid, file_version(root, f"sources/{sid}.yaml"))
+                if st.button("I re-checked its claims: confirm the new text", key=f"confirm_{sid}"):
+                    try:
+                        confirm_source_text(root, sid, editor, base_version=base)
+                    except EditError as exc:
+                        show_problems("Not confirmed.", exc)
+                    else:
+                        ss["source_bases"].pop(sid, None)
+                        flash("success", f"Confirmed the current text of {sid}.")
+                        st.rerun()
+    for topic, reasons in kb.guidance_needing_review.items():
+        st.warning(f"**{md_escape(kb.topics[topic].label if topic in kb.topics else topic)}**: "
+                   + "; ".join(md_escape(r) for r in reasons)
+                   + ". Re-check the decision and save it under “Adopted guidance”.", icon="⚠️")
+
+
+def history_tab() -> None:
+    entries = read_audit(root)
+    st.markdown("##### Audit trail (append-only; newest first)")
+    if entries:
+        st.dataframe(pd.DataFrame(audit_rows(entries)), hide_index=True, width="stretch")
+    else:
+        st.caption("No edits recorded yet.")
+    st.markdown("##### A topic's guidance, version against version")
+    topic = st.selectbox("Topic", list(kb.topics), key="hist_topic", format_func=lambda t: kb.topics[t].label)
+    history = guidance_history(root, topic)
+    if len(history) < 2:
+        current = kb.guidance.get(topic)
+        st.caption(f"No saved versions of this topic yet (the shipped version is v{current.version})." if current
+                   else "No guidance for this topic.")
+        return
+    labels = [version_label(h) for h in history]
+    a, b = st.columns(2)
+    old = a.selectbox("From", range(len(history)), index=len(history) - 2, key=f"hist_from_{topic}",
+                      format_func=lambda i: labels[i])
+    new = b.selectbox("To", range(len(history)), index=len(history) - 1, key=f"hist_to_{topic}",
+                      format_func=lambda i: labels[i])
+    rows = diff(history[old]["document"], history[new]["document"])
+    if history[new].get("note"):
+        st.caption(f"Change note: {md_escape(history[new]['note'])}")
+    if rows:
+        st.dataframe(pd.DataFrame([{"field": r["field"], "before": _cell(r["before"]), "after": _cell(r["after"])}
+                                   for r in rows]), hide_index=True, width="stretch")
+    else:
+        st.caption("These two versions are the same.")
+
+
+# --- page -------------------------------------------------------------------------------------------
+
+kb = _knowledge()
+root = Path(knowledge_dir())
+st.title("✏️ Editor")
+st.caption("Adopt and version the guidance HipGuide uses, add sources and tag their claims. Every save is checked "
+           "against the whole knowledge base, written all-or-nothing and recorded in the audit trail.")
+editor = signin()
+show_flash()
+preview_sid = ss.get("added_source_preview")
+if preview_sid in kb.sources and editor is not None:
+    with st.container(border=True):
+        st.markdown(f"**Stored text of {preview_sid}, shown as plain text:**")
+        st.markdown(md_source_text(kb.source_texts[preview_sid]))
+        if st.button("Hide", key="hide_preview"):
+            ss.pop("added_source_preview", None)
+            st.rerun()
+
+tabs = st.tabs(["Adopted guidance", "Add a source", "Tag a claim",
+                f"Needs review ({len(kb.changed_sources) + len(kb.guidance_needing_review)})", "History"])
+with tabs[0]:
+    guidance_tab(editor)
+with tabs[1]:
+    add_source_tab(editor)
+with tabs[2]:
+    tag_claim_tab(editor)
+with tabs[3]:
+    review_tab(editor)
+with tabs[4]:
+    history_tab()
+disclaimer()

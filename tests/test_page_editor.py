@@ -1,0 +1,205 @@
+"""The editor page, driven through Streamlit's AppTest on a private copy of the knowledge."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from hipguide import assess, load_knowledge
+from hipguide.editorial import read_audit
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Editor.py")
+PASSPHRASE = "correct horse battery staple"  # noqa: S105 - a test value, not a secret
+UNESCAPED_TAG = re.compile(r"(?<!\\)<(script|img)")
+
+
+def page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=60)
+
+
+def markdown_bodies(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown] + [c.value for c in at.caption]
+
+
+def texts(at: AppTest) -> str:
+    parts = markdown_bodies(at) + [e.value for e in (*at.info, *at.error, *at.warning, *at.success)]
+    return "\n".join(parts)
+
+
+def signed_in(name: str = "Ana Editor") -> AppTest:
+    at = page().run()
+    at.text_input(key="signin_name").input(name)
+    at.text_input(key="signin_pass").input(PASSPHRASE)
+    at.button(key="signin_submit").click().run()
+    assert not at.exception, at.exception
+    assert any(name in s.value for s in at.success)
+    return at
+
+
+def open_topic(at: AppTest, topic: str = "ice") -> AppTest:
+    at.selectbox(key="ed_topic").select(topic).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def editing(knowledge_copy: Path, monkeypatch) -> Path:
+    monkeypatch.setenv("HIPGUIDE_EDITOR_PASSPHRASE", PASSPHRASE)
+    return knowledge_copy
+
+
+def test_read_only_without_credentials(knowledge_copy: Path, monkeypatch) -> None:
+    monkeypatch.delenv("HIPGUIDE_EDITOR_PASSPHRASE", raising=False)
+    at = page().run()
+    assert not at.exception, at.exception
+    keys = [b.key or "" for b in at.button]
+    assert not any(k.startswith(("save_", "src_submit", "tag_save", "confirm_")) for k in keys), keys
+    notice = " ".join(i.value for i in at.info)
+    assert "Read-only" in notice and "HIPGUIDE_EDITOR_PASSPHRASE" in notice and "editor_passphrase" in notice
+    assert "signin_pass" not in [t.key for t in at.text_input]
+    # reading still works: the adopted guidance for the chosen topic is shown
+    at.selectbox(key="ed_topic").select("ice").run()
+    assert "Adopted guidance" in texts(at)
+
+
+def test_wrong_passphrase_stays_read_only(editing: Path) -> None:
+    at = page().run()
+    at.text_input(key="signin_name").input("Mallory")
+    at.text_input(key="signin_pass").input("guess")
+    at.button(key="signin_submit").click().run()
+    assert any("not right" in e.value for e in at.error)
+    assert not any((b.key or "").startswith("save_") for b in at.button)
+
+
+def test_sign_in_change_ice_saves_audits_and_changes_the_plan(editing: Path) -> None:
+    vignette = load_knowledge(editing).vignettes["04_disc_sciatica_below_knee"]
+    before_plan = {i.topic: i for i in assess(load_knowledge(editing), vignette).plan}
+    assert before_plan["ice"].stance == "advise_against"
+
+    at = open_topic(signed_in())
+    at.selectbox(key="g_ice_acute_stance").select("recommend")
+    at.text_area(key="g_ice_acute_advice").input("A cold pack for 10 minutes, wrapped in a towel, may ease acute pain.")
+    at.text_input(key="g_ice_note").input("trial of ice in the acute phase")
+    at.run()
+    assert "Impact on the worked cases" in texts(at)  # the preview is shown before saving
+    at.button(key="save_ice").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("Saved Ice" in s.value for s in at.success)
+
+    kb = load_knowledge(editing)  # the saved knowledge validates
+    g = kb.guidance["ice"]
+    assert g.phases["acute"].stance == "recommend" and g.version == 2
+    entry = read_audit(editing)[-1]
+    assert entry["editor"] == "Ana Editor" and entry["topic"] == "ice" and entry["note"] == "trial of ice in the acute phase"
+    assert entry["before"]["phases"]["acute"]["stance"] == "advise_against"
+    assert entry["after"]["phases"]["acute"]["stance"] == "recommend"
+    plan = {i.topic: i for i in assess(kb, vignette).plan}
+    assert plan["ice"].stance == "recommend"
+    assert plan["ice"].advice.startswith("A cold pack for 10 minutes") and plan["ice"].version == 2
+
+    # the history shows the two versions and their difference
+    at.selectbox(key="hist_topic").select("ice").run()
+    assert any("phases.acute.stance" in str(df.value) for df in at.dataframe)
+
+
+def test_second_save_from_same_version_refused_and_input_kept(editing: Path) -> None:
+    first, second = open_topic(signed_in("First Editor")), open_topic(signed_in("Second Editor"))
+    first.selectbox(key="g_ice_acute_stance").select("recommend")
+    first.text_area(key="g_ice_acute_advice").input("First editor's advice on ice.")
+    first.button(key="save_ice").click().run()
+    assert not first.exception and not first.error
+    saved = (editing / "guidance" / "ice.yaml").read_text(encoding="utf-8")
+
+    second.selectbox(key="g_ice_acute_stance").select("neutral")
+    second.text_area(key="g_ice_acute_advice").input("Second editor's advice on ice.")
+    second.button(key="save_ice").click().run()
+    assert not second.exception, second.exception
+    assert any("another editor saved" in e.value for e in second.error)
+    assert (editing / "guidance" / "ice.yaml").read_text(encoding="utf-8") == saved
+    assert "First editor's advice on ice." in saved
+    # both versions shown side by side, and the second editor's input still in the form
+    codes = [c.value for c in second.code]
+    assert any("First editor's advice on ice." in c for c in codes)
+    assert any("Second editor's advice on ice." in c for c in codes)
+    assert second.text_area(key="g_ice_acute_advice").value == "Second editor's advice on ice."
+    assert second.selectbox(key="g_ice_acute_stance").value == "neutral"
+    assert [e["editor"] for e in read_audit(editing)] == ["First Editor"]
+
+    # keeping the input re-bases on their version; saving again then succeeds, nothing lost
+    second.button(key="rebase_ice").click().run()
+    assert second.text_area(key="g_ice_acute_advice").value == "Second editor's advice on ice."
+    second.button(key="save_ice").click().run()
+    assert not second.error, [e.value for e in second.error]
+    audit = read_audit(editing)
+    assert [e["editor"] for e in audit] == ["First Editor", "Second Editor"]
+    assert audit[-1]["before"]["phases"]["acute"]["advice"] == "First editor's advice on ice."
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("g_ice_rationale", "", "at least 40 characters"),
+    ("g_ice_status", "approved", "approver"),
+])
+def test_invalid_decision_refused_with_reason(editing: Path, field: str, value: str, reason: str) -> None:
+    before = (editing / "guidance" / "ice.yaml").read_bytes()
+    at = open_topic(signed_in())
+    if field.endswith("status"):
+        at.radio(key=field).set_value(value)
+        at.text_input(key="g_ice_approver").input("")
+    else:
+        at.text_area(key=field).input(value)
+    at.run()
+    assert any(reason in w.value for w in at.warning)  # said before saving
+    at.button(key="save_ice").click().run()
+    assert any(reason in e.value and "Nothing was written" in e.value for e in at.error), [e.value for e in at.error]
+    assert (editing / "guidance" / "ice.yaml").read_bytes() == before
+    assert read_audit(editing) == []
+
+
+def test_hostile_source_text_is_shown_inert(editing: Path) -> None:
+    hostile = ("A paragraph about hip pain.\n\n<script>alert(1)</script> and <img src=x onerror=alert(1)> "
+               "and [a link](javascript:alert(1)).\n")
+    at = signed_in()
+    at.text_input(key="src_id").input("hostile_blog")
+    at.text_input(key="src_title").input("<b>Bold</b> title")
+    at.text_input(key="src_publisher").input("Some blog")
+    at.text_area(key="src_flags").input("no_date: No date is given.")
+    at.text_area(key="src_text").input(hostile)
+    at.button(key="src_submit").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    kb = load_knowledge(editing)
+    assert kb.source_texts["hostile_blog"] == hostile  # stored verbatim …
+    bodies = markdown_bodies(at)
+    shown = [b for b in bodies if "alert" in b]
+    assert shown, "the added source's text is shown"
+    assert any(r"\<script\>alert\(1\)\</script\>" in b for b in shown)
+    assert any(r"\<img src=x onerror=alert\(1\)\>" in b for b in shown)
+    for body in bodies:  # … and shown only as escaped text
+        assert not UNESCAPED_TAG.search(body), body
+        assert "](javascript" not in body
+    assert not at.get("html")
+    assert read_audit(editing)[-1]["action"] == "add_source"
+
+
+def test_tag_claim_with_live_verbatim_check_updates_conflicts(editing: Path) -> None:
+    at = signed_in()
+    at.selectbox(key="tag_source").select("medshun")
+    at.text_area(key="tag_quote").input("This sentence is not in the article at all.").run()
+    assert any("Not found word for word" in e.value for e in at.error)
+    kb = load_knowledge(editing)
+    quote = next(c.quote for c in kb.claims["ice"] if c.source == "medshun")
+    at.text_area(key="tag_quote").input(quote)
+    at.selectbox(key="tag_topic").select("pillow_between_knees")
+    at.selectbox(key="tag_stance").select("neutral")
+    at.text_input(key="tag_id").input("pillow_medshun_test_claim")
+    at.run()
+    assert any("Found verbatim" in s.value for s in at.success)
+    at.button(key="tag_save").click().run()
+    assert not at.error, [e.value for e in at.error]
+    kb = load_knowledge(editing)
+    assert "pillow_medshun_test_claim" in kb.claims_by_id
+    assert read_audit(editing)[-1]["action"] == "add_claim"
