@@ -206,6 +206,14 @@ def _index(items: list[Any], path: Path, raw: Any, list_key: str, col: _Collecto
     return out
 
 
+def _check_file_name(col: _Collector, path: Path, raw: Any, key: str, value: str, known: dict[str, Any] | None) -> None:
+    """One record per file: its id (or topic) must match the file name, and be a known one."""
+    if value != path.stem:
+        col.add(path, line_of(raw, (key,)), f"{key} {value!r} must match its file name {path.stem!r}")
+    if known and value not in known:
+        col.add(path, line_of(raw, (key,)), f"unknown {key} {value!r}")
+
+
 def _yaml_files(col: _Collector, directory: Path) -> list[Path]:
     """The YAML files of a folder, including ones only in the overlay (an editor's unsaved new file)."""
     found = set(directory.glob("*.yaml")) if directory.is_dir() else set()
@@ -266,8 +274,7 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
         src = col.model(Source, raw, path)
         if src is None:
             continue
-        if src.id != path.stem:
-            col.add(path, line_of(raw, ("id",)), f"source id {src.id!r} must match its file name {path.stem!r}")
+        _check_file_name(col, path, raw, "id", src.id, None)
         if src.id in sources:
             col.add(path, line_of(raw, ("id",)), f"duplicate source id {src.id!r}")
             continue
@@ -320,10 +327,7 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
         cfile = col.model(ClaimsFile, raw, path)
         if cfile is None:
             continue
-        if cfile.topic != path.stem:
-            col.add(path, line_of(raw, ("topic",)), f"topic {cfile.topic!r} must match its file name {path.stem!r}")
-        if topics and cfile.topic not in topics:
-            col.add(path, line_of(raw, ("topic",)), f"unknown topic {cfile.topic!r}")
+        _check_file_name(col, path, raw, "topic", cfile.topic, topics)
         for i, claim in enumerate(cfile.claims):
             if claim.id in claim_ids:
                 col.add(path, line_of(raw, ("claims", i, "id")), f"duplicate claim id {claim.id!r} (also in {claim_ids[claim.id]})")
@@ -349,10 +353,7 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
         if g is None:
             invalid_guidance.add(path.stem)
             continue
-        if g.topic != path.stem:
-            col.add(path, line_of(raw, ("topic",)), f"topic {g.topic!r} must match its file name {path.stem!r}")
-        if topics and g.topic not in topics:
-            col.add(path, line_of(raw, ("topic",)), f"unknown topic {g.topic!r}")
+        _check_file_name(col, path, raw, "topic", g.topic, topics)
         for i, cid in enumerate(g.applies_to):
             if conditions and cid not in conditions:
                 col.add(path, line_of(raw, ("applies_to", i)), f"unknown condition {cid!r}")
