@@ -78,7 +78,7 @@ def build_plan(kb: KnowledgeBase, phase: str, conditions: list[str], triage: Tri
     items = []
     for topic_id, topic in kb.topics.items():
         g = kb.guidance.get(topic_id)
-        if g is None or (g.applies_to and not set(g.applies_to) & set(conditions)) and topic_id not in safety:
+        if g is None or ((g.applies_to and not set(g.applies_to) & set(conditions)) and topic_id not in safety):
             continue
         advice, override, condition = g.phases[phase], None, None
         for cond in conditions:

@@ -17,7 +17,7 @@ from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, knowledge_f
 from hipguide.yamlio import KnowledgeError, Problem
 
 KNOWLEDGE_ENV = "HIPGUIDE_KNOWLEDGE_DIR"
-PASSPHRASE_ENV = "HIPGUIDE_EDITOR_PASSPHRASE"
+PASSPHRASE_ENV = "HIPGUIDE_EDITOR_PASSPHRASE"  # noqa: S105 - the variable name, not a secret
 
 
 def knowledge_dir() -> str:
@@ -80,7 +80,7 @@ def configured_passphrase() -> str | None:
     """The editor passphrase from Streamlit secrets or the environment; None when editing is off."""
     try:
         value = st.secrets.get("editor_passphrase")  # type: ignore[union-attr]
-    except (FileNotFoundError, KeyError, AttributeError, Exception):  # no secrets file at all
+    except Exception:  # no secrets file at all: Streamlit raises its own not-found error
         value = None
     return value or os.environ.get(PASSPHRASE_ENV) or None
 

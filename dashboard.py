@@ -1,0 +1,45 @@
+"""HipGuide — the assessment (landing page).
+
+Findings in, engine out: red-flag triage on top, then the differential with its reasons, the next best
+questions and the self-care plan, with what the sources say on the topic in focus beside it.
+Everything about the patient stays in this session's `st.session_state` (see ui.assessment_state).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from hipguide.assessment import AssessmentError, assess
+from hipguide.exports import md_escape
+from ui import assessment_view as view
+from ui.assessment_state import current_case
+from ui.common import disclaimer, knowledge_or_stop
+
+st.set_page_config(page_title="HipGuide — Assessment", page_icon="🦴", layout="wide")
+
+kb = knowledge_or_stop()
+try:
+    result = assess(kb, current_case(kb))
+except AssessmentError as exc:  # only if the knowledge changed under a session's recorded findings
+    st.error(f"The recorded findings no longer match the knowledge base: {md_escape(str(exc))}. Start a new patient.")
+    st.stop()
+
+st.title("Buttock & hip pain assessment", anchor=False)
+disclaimer()
+view.render_triage(kb, result)  # red flags always sit above everything else
+view.render_toolbar(kb, result)
+
+assessment, beside = st.columns([2.7, 1], gap="medium")
+with assessment:
+    inputs, results = st.columns([1.1, 1], gap="medium")
+    with inputs:
+        st.subheader("Findings", anchor=False)
+        view.render_body_map(kb, result)
+        view.render_findings(kb, result)
+    with results:
+        view.render_differential(kb, result)
+        view.render_why(kb, result)
+        view.render_next_questions(kb, result)
+    view.render_plan(kb, result)
+with beside:
+    view.render_comparison(kb, [item.topic for item in result.plan])

@@ -1,0 +1,178 @@
+"""The body map's pure functions: geometry, the referral overlay, and what a click does."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hipguide import bodymap
+from hipguide.models import Condition, Finding, Muscle, Region
+
+
+def _region(rid: str, view: str, finding: str | None, polygon: list[tuple[float, float]]) -> Region:
+    return Region(id=rid, label=f"Label {rid}", view=view, finding=finding, polygon=polygon)
+
+
+def _small_kb() -> SimpleNamespace:
+    """Six regions over three views; two regions set the same finding; one sets none."""
+    square = [(10, 10), (30, 10), (30, 30), (10, 30)]
+    return SimpleNamespace(
+        regions=[
+            _region("low_back", "posterior", "loc_low_back", [(10, 80), (40, 80), (40, 95), (10, 95)]),
+            _region("iliac_crest", "posterior", "loc_low_back", [(45, 80), (60, 80), (60, 95)]),
+            _region("buttock", "posterior", "loc_buttock", [(20, 50), (50, 50), (50, 70), (20, 70)]),
+            _region("buttock_lower", "posterior", None, square),
+            _region("lateral_hip", "lateral", "loc_lateral_hip", [(40, 60), (60, 60), (60, 80), (40, 80)]),
+            _region("groin", "anterior", "loc_groin", [(30, 70), (50, 70), (45, 85)]),
+        ],
+        findings={fid: Finding(id=fid, label=f"Finding {fid}", group="location")
+                  for fid in ("loc_low_back", "loc_buttock", "loc_lateral_hip", "loc_groin")},
+        muscles={
+            "piriformis": Muscle(id="piriformis", label="Piriformis", zones=["buttock"], spillover=["lateral_hip"], reference="T&S"),
+            "glute_med": Muscle(id="glute_med", label="Gluteus medius", zones=["low_back", "lateral_hip"], spillover=["buttock"],
+                                reference="T&S"),
+        },
+        conditions={
+            "overload": Condition(id="overload", label="Overload", summary="S.", prior=0.1, prior_provenance="e",
+                                  muscles=["piriformis"]),
+            "trp": Condition(id="trp", label="Trigger points", summary="S.", prior=0.1, prior_provenance="e",
+                             muscles=["glute_med"]),
+            "tear": Condition(id="tear", label="Tear", summary="S.", prior=0.1, prior_provenance="e", muscles=[]),
+        },
+    )
+
+
+@pytest.fixture
+def small_kb() -> SimpleNamespace:
+    return _small_kb()
+
+
+def click(*regions: str) -> dict:
+    """A selection state as st.vega_lite_chart(on_select=...) reports a click."""
+    return {"selection": {"region_pick": [{"region": r} for r in regions]}}
+
+
+# --- clicks --------------------------------------------------------------------------------------
+
+def test_click_marks_then_clears_the_regions_location_finding(small_kb):
+    after = bodymap.toggle_from_selection(small_kb, click("buttock"), set())
+    assert after == {"loc_buttock"}
+    assert bodymap.toggle_from_selection(small_kb, click("buttock"), after) == set()
+
+
+def test_click_leaves_other_findings_alone(small_kb):
+    present = {"loc_groin", "onset_day_after_exercise"}
+    assert bodymap.toggle_from_selection(small_kb, click("lateral_hip"), present) == present | {"loc_lateral_hip"}
+    assert present == {"loc_groin", "onset_day_after_exercise"}  # the input set is not modified
+
+
+def test_region_without_location_finding_or_unknown_region_changes_nothing(small_kb):
+    present = {"loc_buttock"}
+    assert bodymap.toggle_from_selection(small_kb, click("buttock_lower"), present) == present
+    assert bodymap.toggle_from_selection(small_kb, click("no_such_region"), present) == present
+
+
+def test_two_regions_of_one_finding_toggle_it_once(small_kb):
+    assert bodymap.toggle_from_selection(small_kb, click("low_back", "iliac_crest"), set()) == {"loc_low_back"}
+    # Either region clears a finding the other one set.
+    assert bodymap.toggle_from_selection(small_kb, click("iliac_crest"), {"loc_low_back"}) == set()
+
+
+@pytest.mark.parametrize("state", [None, {}, {"selection": {}}, {"selection": {"region_pick": []}}, "junk",
+                                   {"selection": {"region_pick": [{"other": "x"}, "junk", {"region": 3}]}}])
+def test_empty_or_malformed_selection_changes_nothing(small_kb, state):
+    assert bodymap.selected_regions(state) == []
+    assert bodymap.toggle_from_selection(small_kb, state, {"loc_groin"}) == {"loc_groin"}
+
+
+def test_selected_regions_reads_every_param_without_duplicates():
+    state = {"selection": {"a": [{"region": "x"}, {"region": "y"}], "b": [{"region": "x"}]}}
+    assert bodymap.selected_regions(state) == ["x", "y"]
+
+
+@given(st.lists(st.sampled_from(["low_back", "iliac_crest", "buttock", "buttock_lower", "lateral_hip", "groin", "nope"]),
+                max_size=4),
+       st.sets(st.sampled_from(["loc_low_back", "loc_buttock", "loc_lateral_hip", "loc_groin", "other"])))
+def test_the_same_click_twice_restores_the_findings(regions, present):
+    kb = _small_kb()
+    once = bodymap.toggle_from_selection(kb, click(*regions), present)
+    assert bodymap.toggle_from_selection(kb, click(*regions), once) == present
+
+
+# --- the overlay ---------------------------------------------------------------------------------
+
+def test_referral_overlay_maps_regions_to_the_muscles_of_the_given_conditions(small_kb):
+    overlay = bodymap.referral_overlay(small_kb, ["overload"])
+    assert set(overlay) == {"buttock", "lateral_hip"}
+    assert [(h.muscle, h.essential, h.condition) for h in overlay["buttock"]] == [("piriformis", True, "overload")]
+    assert [(h.muscle, h.essential) for h in overlay["lateral_hip"]] == [("piriformis", False)]
+
+
+def test_referral_overlay_lists_essential_zones_first_and_ignores_conditions_without_muscles(small_kb):
+    overlay = bodymap.referral_overlay(small_kb, ["overload", "trp", "tear", "unknown"])
+    assert [(h.muscle, h.essential) for h in overlay["lateral_hip"]] == [("glute_med", True), ("piriformis", False)]
+    assert bodymap.referral_level(overlay["lateral_hip"]) == bodymap.ESSENTIAL
+    assert bodymap.referral_overlay(small_kb, ["tear"]) == {}
+    assert bodymap.referral_level(None) == bodymap.NO_REFERRAL
+
+
+def test_likely_conditions_takes_the_leaders_above_the_floor():
+    diff = [SimpleNamespace(condition=c, probability=p) for c, p in (("a", 0.8), ("b", 0.3), ("c", 0.19), ("d", 0.5))]
+    assert bodymap.likely_conditions(diff) == ["a", "b"]  # c is under the floor, d is not among the first three
+    assert bodymap.likely_conditions(diff, limit=4) == ["a", "b", "d"]
+    assert bodymap.likely_conditions([]) == []
+
+
+# --- chart rows and geometry ---------------------------------------------------------------------
+
+def test_region_rows_mark_pain_and_referral_per_region(small_kb):
+    rows = {r["region"]: r for r in bodymap.region_rows(small_kb, {"loc_low_back"}, bodymap.referral_overlay(small_kb, ["overload"]))}
+    assert rows["low_back"]["marked"] and rows["iliac_crest"]["marked"]  # both regions of the present finding
+    assert not rows["buttock"]["marked"] and not rows["buttock_lower"]["marked"]
+    assert rows["buttock"]["referral"] == bodymap.ESSENTIAL and "Piriformis (main zone)" in rows["buttock"]["muscles"]
+    assert rows["lateral_hip"]["referral"] == bodymap.SPILLOVER
+    assert rows["groin"]["referral"] == bodymap.NO_REFERRAL
+    assert rows["buttock_lower"]["sets"].startswith("no location finding")
+    assert rows["buttock"]["label"] == "Label buttock"  # the label the chart's tooltip and aria-label carry
+
+
+def test_views_sit_side_by_side_without_overlapping(small_kb):
+    features = {f["id"]: f for f in bodymap.region_features(small_kb)}
+    assert set(features) == {r.id for r in small_kb.regions}
+
+    def xs(view: str) -> list[float]:
+        return [x for r in small_kb.regions if r.view == view for x, _ in features[r.id]["geometry"]["coordinates"][0]]
+
+    assert max(xs("posterior")) < min(xs("lateral")) and max(xs("lateral")) < min(xs("anterior"))
+    for feature in features.values():
+        ring = feature["geometry"]["coordinates"][0]
+        assert ring[0] == ring[-1]  # closed GeoJSON ring
+    assert {b["properties"]["view"] for b in bodymap.backdrop_features(small_kb)} == {"posterior", "lateral", "anterior"}
+    assert [t["title"] for t in bodymap.view_titles(small_kb)] == ["Back", "Side", "Front"]
+
+
+def test_row_centroids_lie_inside_their_views(small_kb):
+    offsets = bodymap.view_offsets(small_kb)
+    for row, region in zip(bodymap.region_rows(small_kb), small_kb.regions, strict=True):
+        xs = [x + offsets[region.view] for x, _ in region.polygon]
+        ys = [y for _, y in region.polygon]
+        assert min(xs) <= row["cx"] <= max(xs) and min(ys) <= row["cy"] <= max(ys)
+
+
+# --- the shipped knowledge -----------------------------------------------------------------------
+
+def test_shipped_body_map_sets_only_location_findings_and_covers_them(kb):
+    set_by_map = {r.finding for r in kb.regions if r.finding}
+    assert all(kb.findings[f].group == "location" for f in set_by_map)
+    locations = {f for f, fd in kb.findings.items() if fd.group == "location"}
+    assert set_by_map == locations, "every location finding can be set from the body map"
+
+
+def test_shipped_overlay_for_deep_rotator_overload_covers_the_deep_buttock(kb):
+    overlay = bodymap.referral_overlay(kb, ["deep_hip_rotator_overload"])
+    region_of = {r.id: r for r in kb.regions}
+    assert any(region_of[rid].finding == "loc_deep_central_buttock" and bodymap.referral_level(hits) == bodymap.ESSENTIAL
+               for rid, hits in overlay.items())

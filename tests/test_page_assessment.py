@@ -1,0 +1,264 @@
+"""The assessment page (dashboard.py) as a clinician uses it, driven through Streamlit's AppTest.
+
+Each test clicks findings the way a user would and checks what the page then shows: the triage banner,
+the differential, the plan cards, the downloads. Expected wording comes from the knowledge base and the
+engine, so the tests follow the knowledge while still failing when the page shows the wrong thing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+
+from hipguide.assessment import assess
+from hipguide.exports import STANCE_WORDS, md_escape
+from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+
+# A driver with deep central buttock pain on sitting, positive piriformis tests, lumbar and nerve screens
+# negative: deep hip rotator overload alone (no day-after-exercise onset, which would bring in DOMS).
+DEEP_ROTATOR_PRESENT = ["loc_deep_central_buttock", "aggr_driving", "aggr_sitting", "aggr_sitting_on_foot",
+                        "aggr_stairs_squats", "tender_deep_buttock", "test_seated_piriformis_stretch_positive",
+                        "test_fair_positive"]
+DEEP_ROTATOR_ABSENT = ["loc_low_back", "test_lumbar_movement_reproduces", "test_slr_positive", "numbness_tingling_leg"]
+
+
+@pytest.fixture(scope="module")
+def page_kb() -> KnowledgeBase:
+    """The knowledge the app under test reads (it honours HIPGUIDE_KNOWLEDGE_DIR, so do we)."""
+    return load_knowledge(os.environ.get("HIPGUIDE_KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR)
+
+
+@pytest.fixture
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def finding(at: AppTest, finding_id: str):
+    return at.segmented_control(key=f"pt.f.{finding_id}")
+
+
+def record(at: AppTest, present: list[str] = (), absent: list[str] = ()) -> AppTest:
+    for fid in present:
+        finding(at, fid).set_value("present")
+    for fid in absent:
+        finding(at, fid).set_value("absent")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def walk(node) -> Iterator:
+    """Every element of the page in the order a user reads it."""
+    children = getattr(node, "children", None)
+    if children is None:
+        yield node
+        return
+    for key in sorted(children):
+        yield from walk(children[key])
+
+
+ALERTS = ("error", "warning", "info", "success")
+
+
+def alerts(at: AppTest) -> list:
+    return [e for e in walk(at.main) if getattr(e, "type", None) in ALERTS]
+
+
+def banner(at: AppTest):
+    """The triage banner: the first alert on the page."""
+    found = alerts(at)
+    assert found, "no triage banner"
+    return found[0]
+
+
+def texts(at: AppTest) -> list[str]:
+    return [e.value for e in walk(at.main) if isinstance(getattr(e, "value", None), str)]
+
+
+def plan_card_header(at: AppTest, kb: KnowledgeBase, topic: str) -> str | None:
+    """The first line of a plan card: the topic in bold, then its badges (stance and marks)."""
+    label = f"**{md_escape(kb.topics[topic].label)}**"
+    return next((m.value for m in at.markdown if m.value.startswith(label) and "-badge[" in m.value), None)
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+# --- a routine case ------------------------------------------------------------------------------
+
+def test_deep_rotator_case_is_routine_ranks_deep_rotator_first_and_advises_against_ice(app, page_kb):
+    record(app, DEEP_ROTATOR_PRESENT, DEEP_ROTATOR_ABSENT)
+
+    top = banner(app)
+    assert top.type in ("info", "success")
+    assert "Triage: ROUTINE" in top.value
+
+    leading = next(t for t in texts(app) if t.startswith("**Most likely:**"))
+    assert leading.startswith(f"**Most likely:** 1. {md_escape(page_kb.conditions['deep_hip_rotator_overload'].label)} ")
+    why = next(t for t in texts(app) if t.startswith("**") and "pre-test" in t and "→ post-test" in t)
+    assert why.startswith(f"**{md_escape(page_kb.conditions['deep_hip_rotator_overload'].label)}**")
+
+    ice = plan_card_header(app, page_kb, "ice")
+    assert ice is not None, "the plan has no ice card"
+    assert STANCE_WORDS["advise_against"] in ice
+    assert "Sources disagree" in ice
+
+
+def test_the_why_shows_each_recorded_finding_with_its_likelihood_ratio(app, page_kb):
+    record(app, DEEP_ROTATOR_PRESENT, DEEP_ROTATOR_ABSENT)
+    table = app.dataframe[0].value
+    piriformis = page_kb.findings["test_seated_piriformis_stretch_positive"].label
+    row = table[table["finding"] == piriformis].iloc[0]
+    lr = page_kb.likelihood_ratios["deep_hip_rotator_overload"]["test_seated_piriformis_stretch_positive"]
+    assert row["recorded"] == "Present" and row["lr"] == pytest.approx(lr.lr_positive)
+    assert row["provenance"] == ("published" if lr.provenance == "published" else "clinical estimate")
+    assert (table["effect"] > 0).any() and (table["effect"] < 0).any()  # for and against are both shown
+
+
+def test_too_few_findings_says_so_and_suggests_next_questions(app):
+    record(app, ["loc_deep_central_buttock"])
+    assert any("Not enough to rank yet" in t for t in texts(app))
+    assert any("if positive →" in t and "if negative →" in t for t in texts(app))
+
+
+def test_exam_tests_explain_how_to_test_and_what_counts_as_positive(app, page_kb):
+    for fid, f in page_kb.findings.items():
+        if f.group == "examination" and f.how_to and f.positive_if:
+            help_text = finding(app, fid).help
+            assert md_escape(f.how_to) in help_text and md_escape(f.positive_if) in help_text
+
+
+def test_not_assessed_is_the_default_and_does_not_count_as_negative(app, page_kb):
+    assert all(finding(app, fid).value is None for fid in page_kb.findings)
+    red_flags = sum(1 for f in page_kb.findings.values() if f.group == "red_flag")
+    assert f"{red_flags} of {red_flags} red-flag questions not yet asked" in banner(app).value
+
+
+# --- red flags -----------------------------------------------------------------------------------
+
+def test_saddle_anaesthesia_puts_an_emergency_banner_on_top_and_withholds_the_plan(app, page_kb):
+    record(app, [*DEEP_ROTATOR_PRESENT, "rf_saddle_anaesthesia"], DEEP_ROTATOR_ABSENT)
+
+    top = banner(app)
+    assert top.type == "error"
+    assert "Triage: EMERGENCY" in top.value
+    assert md_escape(page_kb.findings["rf_saddle_anaesthesia"].label) in top.value  # which finding fired it
+    rule = next(r for r in page_kb.red_flags if "rf_saddle_anaesthesia" in r.any_of + r.all_of)
+    assert md_escape(rule.action) in top.value  # and what to do
+
+    elements = list(walk(app.main))
+    first_heading = next(i for i, e in enumerate(elements) if getattr(e, "type", None) in ("subheader", "header"))
+    assert elements.index(top) < first_heading, "the red flag must sit above everything else"
+
+    assert any(e.value.startswith("**Plan withheld.**") for e in app.error)
+    assert plan_card_header(app, page_kb, "ice") is None
+    assert not [b for b in app.button if b.label == "Compare sources"]
+
+
+def test_an_urgent_red_flag_gives_a_warning_banner_with_its_reason(app, page_kb):
+    record(app, ["rf_fever_unwell"])
+    top = banner(app)
+    assert top.type == "warning"
+    assert "Triage: URGENT" in top.value and md_escape(page_kb.findings["rf_fever_unwell"].label) in top.value
+
+
+# --- phase, new patient, downloads ---------------------------------------------------------------
+
+def test_changing_the_phase_changes_the_plan_advice(app, page_kb):
+    record(app, DEEP_ROTATOR_PRESENT, DEEP_ROTATOR_ABSENT)
+    case = {"findings": DEEP_ROTATOR_PRESENT, "absent": DEEP_ROTATOR_ABSENT}
+    advice = {phase: next(i.advice for i in assess(page_kb, {**case, "phase": phase}).plan if i.topic == "strengthening")
+              for phase in ("acute", "prevention")}
+    assert advice["acute"] != advice["prevention"], "the knowledge should give different strengthening advice"
+
+    assert md_escape(advice["acute"]) in texts(app)
+    app.segmented_control(key="pt.phase").set_value("prevention").run()
+    shown = texts(app)
+    assert md_escape(advice["prevention"]) in shown and md_escape(advice["acute"]) not in shown
+    assert any(t.startswith("Plan — prevention phase") for t in shown)
+
+
+def test_new_patient_clears_every_finding_the_phase_and_the_age(app, page_kb):
+    record(app, [*DEEP_ROTATOR_PRESENT, "rf_fever_unwell"], DEEP_ROTATOR_ABSENT)
+    app.segmented_control(key="pt.phase").set_value("recovery")
+    app.number_input(key="pt.age").set_value(52)
+    app.run()
+    assert "Triage: URGENT" in banner(app).value
+
+    button(app, "New patient").click().run()
+    assert not app.exception
+    assert all(finding(app, fid).value is None for fid in page_kb.findings)
+    assert app.segmented_control(key="pt.phase").value == "acute"
+    assert app.number_input(key="pt.age").value is None
+    assert "Triage: ROUTINE" in banner(app).value
+
+
+def test_downloads_hold_this_patients_note_and_handout(app, page_kb, monkeypatch):
+    made: dict[str, str] = {}
+    original = MediaFileManager.add
+
+    def spy(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+        if file_name:
+            made[file_name] = path_or_data.decode() if isinstance(path_or_data, bytes) else str(path_or_data)
+        return original(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
+
+    monkeypatch.setattr(MediaFileManager, "add", spy)
+    record(app, DEEP_ROTATOR_PRESENT, DEEP_ROTATOR_ABSENT)
+
+    assert {b.label for b in app.get("download_button")} >= {"Clinical note", "Patient handout"}
+    note = made["hipguide-clinical-note.md"]
+    assert "Triage: ROUTINE" in note
+    assert md_escape(page_kb.findings["test_seated_piriformis_stretch_positive"].label) in note
+    assert md_escape(page_kb.conditions["deep_hip_rotator_overload"].label) in note
+    handout = made["hipguide-patient-handout.md"]
+    assert handout.startswith("# Your self-care plan")
+    assert "piriformis stretch test" not in handout.lower()  # plain words for the patient, no exam findings
+
+
+def test_page_states_that_it_supports_clinical_judgement(app):
+    assert any("does not replace, clinical judgement" in c.value for c in app.caption)
+
+
+def test_compare_sources_on_a_plan_card_brings_that_topic_into_focus_beside_the_assessment(app, page_kb):
+    record(app, DEEP_ROTATOR_PRESENT, DEEP_ROTATOR_ABSENT)
+    plan = assess(page_kb, {"findings": DEEP_ROTATOR_PRESENT, "absent": DEEP_ROTATOR_ABSENT}).plan
+    assert app.selectbox(key="ui.focus_topic").value == plan[0].topic
+    assert "run_it_out" in [i.topic for i in plan] and plan[0].topic != "run_it_out"
+    app.button(key="ui.compare.run_it_out").click().run()
+    assert app.selectbox(key="ui.focus_topic").value == "run_it_out"
+    assert f"**{md_escape(page_kb.topics['run_it_out'].label)}**" in texts(app)  # the comparison panel's heading
+
+
+def test_chart_templates_are_shared_unchanged_and_hold_no_patient_data(app, page_kb):
+    """The globally cached chart specs are templates: a patient's rows never end up in them."""
+    import json
+
+    import streamlit as st
+
+    from ui import charts
+
+    record(app, DEEP_ROTATOR_PRESENT, DEEP_ROTATOR_ABSENT)
+    geometry = page_kb.file_hashes["body_map.yaml"]
+    used = {"differential": charts.differential_spec(), "contribution": charts.contribution_spec(),
+            "body map": charts.body_map_spec(geometry, page_kb)}
+    used_json = {name: json.dumps(spec, sort_keys=True) for name, spec in used.items()}
+    st.cache_resource.clear()
+    fresh = {"differential": charts.differential_spec(), "contribution": charts.contribution_spec(),
+             "body map": charts.body_map_spec(geometry, page_kb)}
+    for name, spec in fresh.items():
+        assert used_json[name] == json.dumps(spec, sort_keys=True), f"the {name} template was changed by a render"
+        assert "data" not in spec, f"the {name} template carries rows"
+    label = page_kb.findings["test_seated_piriformis_stretch_positive"].label
+    assert all(label not in text for text in used_json.values())
+    assert "Pain marked" not in used_json["body map"]
