@@ -6,6 +6,7 @@ Only knowledge (public, identical for everyone) is cached globally. Patient find
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ def knowledge_dir() -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _load(root: str, fingerprint: tuple) -> KnowledgeBase | list[Problem]:
+def _load(root: str, fingerprint: str) -> KnowledgeBase | list[Problem]:
     # Keyed on the files' signature: a save (here or on another replica) is picked up on the next rerun.
     try:
         return load_knowledge(root)
@@ -47,7 +48,9 @@ class LoadedKnowledge:
 
 def get_knowledge() -> LoadedKnowledge:
     root = knowledge_dir()
-    loaded = _load(root, knowledge_fingerprint(root))
+    # A short digest as the cache key: Streamlit hashes arguments on every call, a long tuple costs ms.
+    digest = hashlib.sha256(repr(knowledge_fingerprint(root)).encode()).hexdigest()
+    loaded = _load(root, digest)
     good = _last_good()
     if isinstance(loaded, KnowledgeBase):
         good[root] = loaded
