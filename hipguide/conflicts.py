@@ -9,6 +9,7 @@ Each opposing pair of claims is classified:
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -23,37 +24,26 @@ FOR = frozenset({"recommend", "conditional"})
 AGAINST = frozenset({"advise_against"})
 
 
-@dataclass(frozen=True)
-class ClaimPair:
-    supporting: Claim
-    opposing: Claim
-    kind: ConflictType
-
-
 @dataclass
 class TopicConflict:
     topic: str
     claims: list[Claim]
-    pairs: list[ClaimPair] = field(default_factory=list)
+    pair_count: int = 0  # opposing pairs of claims from different voices
+    pair_kinds: set[ConflictType] = field(default_factory=set)
+    conflicting_claim_ids: set[str] = field(default_factory=set)
     voices: dict[str, set[str]] = field(default_factory=dict)  # stance -> independent voices
 
     @property
     def conflict(self) -> bool:
-        return bool(self.pairs)
+        return self.pair_count > 0
 
     @property
     def kind(self) -> ConflictType | None:
-        if not self.pairs:
-            return None
-        return max((p.kind for p in self.pairs), key=SEVERITY.__getitem__)
+        return max(self.pair_kinds, key=SEVERITY.__getitem__) if self.pair_kinds else None
 
     @property
     def kinds(self) -> list[ConflictType]:
-        return sorted({p.kind for p in self.pairs}, key=SEVERITY.__getitem__, reverse=True)
-
-    @property
-    def conflicting_claim_ids(self) -> set[str]:
-        return {c.id for p in self.pairs for c in (p.supporting, p.opposing)}
+        return sorted(self.pair_kinds, key=SEVERITY.__getitem__, reverse=True)
 
     def sources_for(self) -> list[str]:
         return sorted({c.source for c in self.claims if c.stance in FOR})
@@ -62,25 +52,42 @@ class TopicConflict:
         return sorted({c.source for c in self.claims if c.stance in AGAINST})
 
 
-def classify_pair(kb: KnowledgeBase, a: Claim, b: Claim) -> ConflictType:
-    if not kb.targets_overlap(a.scope.target, b.scope.target):
+Scope = tuple[str, frozenset[str]]  # (target, phases): all a pair's classification depends on
+
+
+def classify(kb: KnowledgeBase, a: Scope, b: Scope) -> ConflictType:
+    if not kb.targets_overlap(a[0], b[0]):
         return "scope"
-    if a.scope.phases and b.scope.phases and not set(a.scope.phases) & set(b.scope.phases):
+    if a[1] and b[1] and not a[1] & b[1]:
         return "conditional"
     return "direct"
 
 
 def topic_conflict(kb: KnowledgeBase, topic: str) -> TopicConflict:
+    """Opposing pairs, counted per scope bucket: linear in claims, not quadratic."""
     claims = kb.claims.get(topic, [])
     result = TopicConflict(topic=topic, claims=list(claims))
+    buckets: dict[bool, dict[Scope, list[tuple[Claim, str]]]] = {True: {}, False: {}}
     for c in claims:
-        result.voices.setdefault(c.stance, set()).add(kb.voice(c.source))
-    for a in claims:
-        if a.stance not in FOR:
-            continue
-        for b in claims:
-            if b.stance in AGAINST and kb.voice(a.source) != kb.voice(b.source):
-                result.pairs.append(ClaimPair(a, b, classify_pair(kb, a, b)))
+        voice = kb.voice(c.source)
+        result.voices.setdefault(c.stance, set()).add(voice)
+        if c.stance in FOR or c.stance in AGAINST:
+            scope = (c.scope.target, frozenset(c.scope.phases))
+            buckets[c.stance in FOR].setdefault(scope, []).append((c, voice))
+    for scope_for, supporting in buckets[True].items():
+        voices_for = Counter(v for _, v in supporting)
+        for scope_against, opposing in buckets[False].items():
+            voices_against = Counter(v for _, v in opposing)
+            same_voice = sum(n * voices_against[v] for v, n in voices_for.items())
+            count = len(supporting) * len(opposing) - same_voice
+            if not count:
+                continue
+            result.pair_count += count
+            result.pair_kinds.add(classify(kb, scope_for, scope_against))
+            # A claim takes part when the other side has a voice other than its own.
+            for side, other in ((supporting, voices_against), (opposing, voices_for)):
+                total = sum(other.values())
+                result.conflicting_claim_ids.update(c.id for c, v in side if total - other[v] > 0)
     return result
 
 

@@ -125,8 +125,13 @@ class KnowledgeBase:
             target = self.targets[target].within if target in self.targets else None
         return chain
 
+    @cached_property
+    def _chains(self) -> dict[str, frozenset[str]]:
+        return {t: frozenset(self.target_chain(t)) for t in self.targets}
+
     def targets_overlap(self, a: str, b: str) -> bool:
-        return a in self.target_chain(b) or b in self.target_chain(a)
+        chains = self._chains
+        return a in chains.get(b, {b}) or b in chains.get(a, {a})
 
 
 class _Collector:

@@ -70,7 +70,7 @@ def _conflict_status(kb: KnowledgeBase, topic: str) -> None:
     kinds = tc.kinds
     others = [k for k in kinds if k != tc.kind]
     also = f" (also {', '.join(others)})" if others else ""
-    pairs = len(tc.pairs)
+    pairs = tc.pair_count
     st.warning(f"**Sources disagree — {tc.kind} conflict**{also}. {CONFLICT_WORDS[tc.kind or 'direct']}. "
                f"{pairs} opposing pair(s) of claims across {n_voices} independent voice(s); "
                "a duplicated article counts once.", icon="⚡")
