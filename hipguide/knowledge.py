@@ -38,7 +38,7 @@ from .models import (
     TopicsFile,
     Vignette,
 )
-from .yamlio import KnowledgeError, Problem, line_of, load_yaml_file, load_yaml_text, read_text
+from .yamlio import KnowledgeError, LineDict, Problem, line_of, load_yaml_text, read_text
 
 DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
@@ -140,6 +140,9 @@ class _Collector:
     def __init__(self, root: Path, overlay: dict[str, str] | None = None):
         self.root = root
         self.overlay = overlay or {}  # relative path -> text that replaces (or adds) that file
+        # Files are parsed without line bookkeeping; the first problem in a file re-parses it with lines.
+        self._texts: dict[int, tuple[Any, str, str]] = {}
+        self._with_lines: dict[int, Any] = {}
         self.problems: list[Problem] = []
         self.file_hashes: dict[str, str] = {}
 
@@ -161,22 +164,34 @@ class _Collector:
         rel = self.rel(path)
         try:
             if rel in self.overlay:
-                self.file_hashes[rel] = sha256_text(self.overlay[rel])
-                return load_yaml_text(self.overlay[rel], self.shown(path))
-            if not path.exists():
+                text = self.overlay[rel]
+            elif not path.exists():
                 self.add(path, 1, "file is missing")
                 return None
-            self.file_hashes[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-            return load_yaml_file(path, self.shown(path))
+            else:
+                text = read_text(path, self.shown(path))
+            self.file_hashes[rel] = sha256_text(text)
+            data = load_yaml_text(text, self.shown(path), keep_lines=False)
+            self._texts[id(data)] = (data, text, self.shown(path))
+            return data
         except KnowledgeError as exc:
             self.problems.extend(exc.problems)
             return None
+
+    def line(self, data: Any, loc: tuple[Any, ...]) -> int:
+        """The line of `loc` inside a file's data, re-parsing the file with lines on first need."""
+        if not isinstance(data, LineDict) and id(data) in self._texts:
+            if id(data) not in self._with_lines:
+                _, text, shown = self._texts[id(data)]
+                self._with_lines[id(data)] = load_yaml_text(text, shown, keep_lines=True)
+            data = self._with_lines[id(data)]
+        return line_of(data, loc)
 
     def model(self, model: type[M], data: Any, path: Path) -> M | None:
         if data is None:
             return None
         if not isinstance(data, dict):
-            self.add(path, getattr(data, "line", 1), f"expected a mapping at the top of the file, found {type(data).__name__}")
+            self.add(path, 1, f"expected a mapping at the top of the file, found {type(data).__name__}")
             return None
         try:
             return model.model_validate(data)
@@ -195,9 +210,9 @@ class _Collector:
                 if (m := re.match(r"^(\w+): ", message)) and err["type"] != "extra_forbidden":
                     parent = loc if err["type"] not in ("missing",) else loc[:-1]
                     node_loc = (*parent, m.group(1)) if not where else loc
-                    line = line_of(data, node_loc)
+                    line = self.line(data, node_loc)
                 else:
-                    line = line_of(data, loc)
+                    line = self.line(data, loc)
                 self.add(path, line, message)
             return None
 
@@ -206,7 +221,7 @@ def _index(items: list[Any], path: Path, raw: Any, list_key: str, col: _Collecto
     out: dict[str, Any] = {}
     for i, item in enumerate(items):
         if item.id in out:
-            col.add(path, line_of(raw, (list_key, i, "id")), f"duplicate {kind} id {item.id!r}")
+            col.add(path, col.line(raw, (list_key, i, "id")), f"duplicate {kind} id {item.id!r}")
         out[item.id] = item
     return out
 
@@ -214,9 +229,9 @@ def _index(items: list[Any], path: Path, raw: Any, list_key: str, col: _Collecto
 def _check_file_name(col: _Collector, path: Path, raw: Any, key: str, value: str, known: dict[str, Any] | None) -> None:
     """One record per file: its id (or topic) must match the file name, and be a known one."""
     if value != path.stem:
-        col.add(path, line_of(raw, (key,)), f"{key} {value!r} must match its file name {path.stem!r}")
+        col.add(path, col.line(raw, (key,)), f"{key} {value!r} must match its file name {path.stem!r}")
     if known and value not in known:
-        col.add(path, line_of(raw, (key,)), f"unknown {key} {value!r}")
+        col.add(path, col.line(raw, (key,)), f"unknown {key} {value!r}")
 
 
 def _yaml_files(col: _Collector, directory: Path) -> list[Path]:
@@ -258,12 +273,12 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
     if isinstance(raw_targets, dict) and isinstance(raw_targets.get("targets"), list):
         for i, t in enumerate(raw_targets["targets"]):
             if not isinstance(t, dict) or not isinstance(t.get("id"), str):
-                col.add(p_targets, line_of(raw_targets, ("targets", i)), "each target needs an id")
+                col.add(p_targets, col.line(raw_targets, ("targets", i)), "each target needs an id")
                 continue
             targets[t["id"]] = Target(t["id"], str(t.get("label") or t["id"]), t.get("within"))
         for i, t in enumerate(targets.values()):
             if t.within and t.within not in targets:
-                col.add(p_targets, line_of(raw_targets, ("targets", i, "within")), f"unknown target {t.within!r}")
+                col.add(p_targets, col.line(raw_targets, ("targets", i, "within")), f"unknown target {t.within!r}")
     elif raw_targets is not None:
         col.add(p_targets, 1, "expected a 'targets' list")
 
@@ -281,14 +296,14 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
             continue
         _check_file_name(col, path, raw, "id", src.id, None)
         if src.id in sources:
-            col.add(path, line_of(raw, ("id",)), f"duplicate source id {src.id!r}")
+            col.add(path, col.line(raw, ("id",)), f"duplicate source id {src.id!r}")
             continue
         text_path = path.parent / src.text
         try:
             text = _source_text(col, text_path)
         except KnowledgeError as exc:
             if not text_path.exists():
-                col.add(path, line_of(raw, ("text",)), f"source text {src.text!r} not found beside this file")
+                col.add(path, col.line(raw, ("text",)), f"source text {src.text!r} not found beside this file")
             else:
                 col.problems.extend(exc.problems)
             continue
@@ -302,14 +317,14 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
     for sid, src in sources.items():
         path, raw = source_raw[sid]
         if src.duplicate_of is not None and src.duplicate_of not in sources:
-            col.add(path, line_of(raw, ("duplicate_of",)), f"duplicate_of names unknown source {src.duplicate_of!r}")
+            col.add(path, col.line(raw, ("duplicate_of",)), f"duplicate_of names unknown source {src.duplicate_of!r}")
         if src.duplicate_of == sid:
-            col.add(path, line_of(raw, ("duplicate_of",)), "a source cannot be a duplicate of itself")
+            col.add(path, col.line(raw, ("duplicate_of",)), "a source cannot be a duplicate of itself")
         for i, flag in enumerate(src.flags):
             # Evidence that reads as a quote must be one; a described pattern is allowed to paraphrase.
             ev = flag.evidence.strip()
             if ev.startswith(('"', "“")) and normalise_text(ev.strip('"“”')) not in normalised_texts[sid]:
-                col.add(path, line_of(raw, ("flags", i, "evidence")), f"flag {flag.flag}: quoted evidence not found in the source text")
+                col.add(path, col.line(raw, ("flags", i, "evidence")), f"flag {flag.flag}: quoted evidence not found in the source text")
 
     # --- conditions, findings
     p_cond = root / "conditions.yaml"
@@ -335,15 +350,15 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
         _check_file_name(col, path, raw, "topic", cfile.topic, topics)
         for i, claim in enumerate(cfile.claims):
             if claim.id in claim_ids:
-                col.add(path, line_of(raw, ("claims", i, "id")), f"duplicate claim id {claim.id!r} (also in {claim_ids[claim.id]})")
+                col.add(path, col.line(raw, ("claims", i, "id")), f"duplicate claim id {claim.id!r} (also in {claim_ids[claim.id]})")
             claim_ids[claim.id] = col.rel(path)
             if claim.source not in sources:
-                col.add(path, line_of(raw, ("claims", i, "source")), f"unknown source {claim.source!r}")
+                col.add(path, col.line(raw, ("claims", i, "source")), f"unknown source {claim.source!r}")
             elif normalise_text(claim.quote) not in normalised_texts[claim.source]:
-                col.add(path, line_of(raw, ("claims", i, "quote")),
+                col.add(path, col.line(raw, ("claims", i, "quote")),
                         f"quote is not verbatim in {claim.source}: {claim.quote[:70]!r}")
             if targets and claim.scope.target not in targets:
-                col.add(path, line_of(raw, ("claims", i, "scope", "target")), f"unknown target {claim.scope.target!r}")
+                col.add(path, col.line(raw, ("claims", i, "scope", "target")), f"unknown target {claim.scope.target!r}")
         claims[cfile.topic] = list(cfile.claims)
     all_claims = {c.id: (topic, c) for topic, cl in claims.items() for c in cl}
 
@@ -361,14 +376,14 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
         _check_file_name(col, path, raw, "topic", g.topic, topics)
         for i, cid in enumerate(g.applies_to):
             if conditions and cid not in conditions:
-                col.add(path, line_of(raw, ("applies_to", i)), f"unknown condition {cid!r}")
+                col.add(path, col.line(raw, ("applies_to", i)), f"unknown condition {cid!r}")
         for i, ov in enumerate(g.condition_overrides):
             for j, cid in enumerate(ov.conditions):
                 if conditions and cid not in conditions:
-                    col.add(path, line_of(raw, ("condition_overrides", i, "conditions", j)), f"unknown condition {cid!r}")
+                    col.add(path, col.line(raw, ("condition_overrides", i, "conditions", j)), f"unknown condition {cid!r}")
         seen_disp: set[str] = set()
         for i, d in enumerate(g.dispositions):
-            where = line_of(raw, ("dispositions", i, "claim"))
+            where = col.line(raw, ("dispositions", i, "claim"))
             if d.claim in seen_disp:
                 col.add(path, where, f"claim {d.claim!r} has more than one disposition")
             seen_disp.add(d.claim)
@@ -378,7 +393,7 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
                 col.add(path, where, f"claim {d.claim!r} belongs to topic {all_claims[d.claim][0]!r}, not {g.topic!r}")
         for sid in g.source_hashes:
             if sid not in sources:
-                col.add(path, line_of(raw, ("source_hashes", sid)), f"source_hashes names unknown source {sid!r}")
+                col.add(path, col.line(raw, ("source_hashes", sid)), f"source_hashes names unknown source {sid!r}")
         guidance[g.topic] = g
         guidance_raw[g.topic] = (path, raw)
 
@@ -390,10 +405,10 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
     if lf:
         for cid, rows in lf.likelihood_ratios.items():
             if conditions and cid not in conditions:
-                col.add(p_lr, line_of(raw_lr, ("likelihood_ratios", cid)), f"unknown condition {cid!r}")
+                col.add(p_lr, col.line(raw_lr, ("likelihood_ratios", cid)), f"unknown condition {cid!r}")
             per: dict[str, LikelihoodRatio] = {}
             for i, row in enumerate(rows):
-                where = line_of(raw_lr, ("likelihood_ratios", cid, i, "finding"))
+                where = col.line(raw_lr, ("likelihood_ratios", cid, i, "finding"))
                 if findings and row.finding not in findings:
                     col.add(p_lr, where, f"unknown finding {row.finding!r}")
                 if row.finding in per:
@@ -414,10 +429,10 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
         for key in ("all_of", "any_of"):
             for j, fid in enumerate(getattr(rule, key)):
                 if findings and fid not in findings:
-                    col.add(p_rf, line_of(raw_rf, ("red_flags", i, key, j)), f"unknown finding {fid!r}")
+                    col.add(p_rf, col.line(raw_rf, ("red_flags", i, key, j)), f"unknown finding {fid!r}")
         for tid in rule.plan_overrides:
             if topics and tid not in topics:
-                col.add(p_rf, line_of(raw_rf, ("red_flags", i, "plan_overrides", tid)), f"unknown topic {tid!r}")
+                col.add(p_rf, col.line(raw_rf, ("red_flags", i, "plan_overrides", tid)), f"unknown topic {tid!r}")
 
     # --- referral zones and body map
     p_bm = root / "body_map.yaml"
@@ -427,7 +442,7 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
     region_ids = _index(regions, p_bm, raw_bm, "regions", col, "region")
     for i, region in enumerate(regions):
         if region.finding is not None and findings and region.finding not in findings:
-            col.add(p_bm, line_of(raw_bm, ("regions", i, "finding")), f"unknown finding {region.finding!r}")
+            col.add(p_bm, col.line(raw_bm, ("regions", i, "finding")), f"unknown finding {region.finding!r}")
 
     p_rz = root / "referral_zones.yaml"
     raw_rz = col.yaml(p_rz)
@@ -437,12 +452,12 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
         for key in ("zones", "spillover"):
             for j, rid in enumerate(getattr(muscle, key)):
                 if region_ids and rid not in region_ids:
-                    col.add(p_rz, line_of(raw_rz, ("muscles", i, key, j)), f"unknown body-map region {rid!r}")
+                    col.add(p_rz, col.line(raw_rz, ("muscles", i, key, j)), f"unknown body-map region {rid!r}")
     if cf:
         for i, cond in enumerate(cf.conditions):
             for j, mid in enumerate(cond.muscles):
                 if muscles and mid not in muscles:
-                    col.add(p_cond, line_of(raw_cond, ("conditions", i, "muscles", j)), f"unknown muscle {mid!r}")
+                    col.add(p_cond, col.line(raw_cond, ("conditions", i, "muscles", j)), f"unknown muscle {mid!r}")
 
     # --- vignettes
     vignettes: dict[str, Vignette] = {}
@@ -455,10 +470,10 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
         for key in ("findings", "absent"):
             for j, fid in enumerate(getattr(v, key)):
                 if findings and fid not in findings:
-                    col.add(path, line_of(raw, (key, j)), f"unknown finding {fid!r}")
+                    col.add(path, col.line(raw, (key, j)), f"unknown finding {fid!r}")
         for cid in [v.expect.top1, *v.expect.top3_contains]:
             if cid and conditions and cid not in conditions:
-                col.add(path, line_of(raw, ("expect",)), f"unknown condition {cid!r}")
+                col.add(path, col.line(raw, ("expect",)), f"unknown condition {cid!r}")
         vignettes[path.stem] = v
 
     kb = KnowledgeBase(
@@ -479,14 +494,14 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
         path, raw = guidance_raw[topic]
         disposed = {d.claim for d in guidance[topic].dispositions}
         for claim_id in sorted(tc.conflicting_claim_ids - disposed):
-            col.add(path, line_of(raw, ("dispositions",)), f"conflicting claim {claim_id!r} has no disposition")
+            col.add(path, col.line(raw, ("dispositions",)), f"conflicting claim {claim_id!r} has no disposition")
     for topic in topics:
         if topic not in guidance and topic not in invalid_guidance:
             col.add(root / "guidance" / f"{topic}.yaml", 1, f"topic {topic!r} has no adopted guidance")
 
     for sid in sorted(kb.changed_sources):
         path, raw = source_raw[sid]
-        kb.warnings.append(Problem(col.shown(path), line_of(raw, ("text_sha256",)),
+        kb.warnings.append(Problem(col.shown(path), col.line(raw, ("text_sha256",)),
                                    "source text changed since its claims were checked: claims and decisions need review"))
 
     if col.problems:

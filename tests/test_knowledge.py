@@ -181,3 +181,18 @@ def test_shipped_knowledge_is_valid_and_rich(kb):
                               "myofascial_release", "ergonomics", "see_a_professional"}
     for topic in kb.topics:
         assert topic in kb.guidance
+
+
+def test_fast_parse_reads_the_same_data_as_the_line_keeping_parse():
+    from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR
+    from hipguide.yamlio import load_yaml_text
+
+    for path in sorted(DEFAULT_KNOWLEDGE_DIR.rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert load_yaml_text(text, path.name, keep_lines=False) == load_yaml_text(text, path.name), path
+
+
+def test_anchor_after_a_dash_or_in_flow_is_still_refused(mini):
+    (mini / "topics.yaml").write_text("topics:\n- &t {id: ice, label: Ice, question: Q?}\n- *t\n")
+    [problem] = problems(mini)
+    assert "anchors and aliases are not allowed" in problem
