@@ -1,0 +1,139 @@
+"""Bare twin of the assessment page for the benchmark: the same kinds and counts of elements (64 two-option
+segmented controls in 7 tabs, 3 Vega-Lite charts, a dataframe, ~50 markdown blocks and captions, 13 plan
+cards), filled with static data and no logic. Run: streamlit run bench/bare_assessment.py"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from bare_data import CONDITIONS, FINDINGS, PER_TAB, TABS
+
+st.set_page_config(page_title="Bare assessment", layout="wide")
+
+SENTENCE = ("Keep gently active rather than resting completely: walking, easy cycling or an easy jog are fine as long "
+            "as the pain stays mild and settles by the next morning. ")
+
+
+def _template(chart: alt.TopLevelMixin) -> dict:
+    """The spec without Altair's empty placeholder data: the page passes the rows."""
+    spec = chart.to_dict()
+    spec.pop("data", None)
+    spec.pop("$schema", None)
+    placeholders = {name for name, rows in spec.pop("datasets", {}).items() if rows in ([], [{}])}
+    for layer in spec.get("layer", []):
+        if isinstance(layer.get("data"), dict) and layer["data"].get("name") in placeholders:
+            del layer["data"]
+    return spec
+
+
+@st.cache_resource
+def body_map_spec() -> dict:
+    squares = [{"type": "Feature", "properties": {"id": f"r{i}", "label": f"Region {i}"},
+                "geometry": {"type": "Polygon", "coordinates": [[[x, y], [x + 8, y], [x + 8, y + 8], [x, y + 8], [x, y]]]}}
+               for i, (x, y) in enumerate((10 + 10 * (i % 5), 10 + 10 * (i // 5)) for i in range(19))]
+    pick = alt.selection_point(name="region_pick", fields=["id"], on="click", toggle=False)
+    chart = alt.Chart().mark_geoshape(cursor="pointer").encode(
+        shape=alt.Shape("geo:G"), fill=alt.Fill("referral:N"), tooltip=["label:N", "pain:N"],
+        description=alt.Description("label:N"),
+    ).transform_lookup(lookup="id", from_=alt.LookupData(data=alt.Data(values=squares), key="properties.id"), as_="geo",
+                       ).add_params(pick).project(type="identity", reflectY=True).properties(height=340)
+    return _template(chart)
+
+
+@st.cache_resource
+def differential_spec() -> dict:
+    base = alt.Chart().encode(y=alt.Y("label:N", sort=None, title=None))
+    bars = base.mark_bar().encode(x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1])), color="role:N",
+                                  tooltip=["label:N", "shown:N"], description=alt.Description("label:N"))
+    tick = base.mark_tick(color="#212529").encode(x="prior:Q")
+    text = base.mark_text(align="left", dx=4).encode(x="probability:Q", text="shown:N")
+    return _template(alt.layer(bars, tick, text).properties(height=alt.Step(26)))
+
+
+@st.cache_resource
+def contribution_spec() -> dict:
+    bars = alt.Chart().mark_bar().encode(y=alt.Y("finding:N", sort=None), x="effect:Q", color="direction:N",
+                                         tooltip=["finding:N", "effect:Q"])
+    zero = alt.Chart().mark_rule().encode(x=alt.datum(0))
+    return _template(alt.layer(zero, bars).properties(height=alt.Step(24)))
+
+
+st.title("Buttock & hip pain assessment (bare)", anchor=False)
+st.caption(SENTENCE)
+st.info("**Triage: ROUTINE** — Physiotherapy management. No red flag recorded so far.", icon="🩺")
+a, b, c = st.columns([2.2, 1, 2.6], vertical_alignment="bottom")
+with a:
+    st.segmented_control("Phase", ["Acute", "Recovery", "Prevention"], default="Acute", key="phase")
+with b:
+    st.number_input("Age (optional)", min_value=0, max_value=120, value=None, key="age")
+with c, st.container(horizontal=True):
+    st.download_button("Clinical note", SENTENCE * 20, file_name="note.md", on_click="ignore")
+    st.download_button("Patient handout", SENTENCE * 20, file_name="handout.md", on_click="ignore")
+    st.button("New patient", type="primary")
+
+main, beside = st.columns([2.7, 1], gap="large")
+with main:
+    inputs, results = st.columns([1, 1.1])
+    with inputs:
+        st.subheader("Findings", anchor=False)
+        rows = [{"id": f"r{i}", "label": f"Region {i}", "referral": ["essential", "spillover", "none"][i % 3],
+                 "pain": "marked" if i == 5 else ""} for i in range(19)]
+        st.vega_lite_chart(pd.DataFrame(rows), body_map_spec(), key="body_map", on_select="rerun", width="stretch")
+        st.caption(SENTENCE)
+        st.caption(SENTENCE)
+        k = 0
+        for tab, n in zip(st.tabs(TABS), PER_TAB, strict=True):
+            with tab:
+                st.caption(f"{n} findings · 0 present")
+                cols = st.columns(2)
+                for i in range(n):
+                    with cols[i % 2]:
+                        st.segmented_control(FINDINGS[k], ["present", "absent"], key=f"f{k}", help=SENTENCE)
+                    k += 1
+    with results:
+        st.subheader("Differential", anchor=False)
+        st.caption(SENTENCE)
+        st.markdown("**Most likely:** 1. " + CONDITIONS[0] + " **62%** · 2. " + CONDITIONS[1] + " **20%**")
+        diff = [{"label": c, "probability": 0.6 - 0.06 * i, "prior": 0.1, "shown": f"{60 - 6 * i}%",
+                 "role": "plan" if i == 0 else "other"} for i, c in enumerate(CONDITIONS)]
+        st.vega_lite_chart(pd.DataFrame(diff), differential_spec(), width="stretch")
+        st.caption(SENTENCE)
+        st.subheader("Why", anchor=False)
+        st.selectbox("Explain", CONDITIONS, key="explain")
+        st.markdown(SENTENCE)
+        contrib = [{"finding": FINDINGS[i], "effect": 0.9 - 0.2 * i, "direction": "for" if i < 5 else "against",
+                    "recorded": "present", "lr_kind": "LR+", "lr": 2.0, "provenance": "clinical estimate",
+                    "reference": "Reference 2020"} for i in range(8)]
+        st.vega_lite_chart(pd.DataFrame(contrib), contribution_spec(), width="stretch")
+        st.caption(SENTENCE)
+        with st.expander("Likelihood ratios and their references"):
+            st.dataframe(pd.DataFrame(contrib), hide_index=True, width="stretch")
+        st.subheader("Next best questions", anchor=False)
+        st.caption(SENTENCE)
+        st.markdown("\n".join(f"- **{FINDINGS[i]}**  \n  _{CONDITIONS[0]}_ (62% now): if positive → 80%" for i in range(5)))
+        st.subheader("Plan — acute phase", anchor=False)
+        st.caption(SENTENCE)
+        cols = st.columns(2)
+        for i in range(13):
+            with cols[i % 2], st.container(border=True):
+                st.markdown(f"**Topic {i}** &nbsp; :blue-badge[Only in some situations] :orange-badge[DRAFT]")
+                st.markdown(SENTENCE * 2)
+                st.caption(SENTENCE)
+                st.button("Compare sources", key=f"compare{i}", type="tertiary")
+with beside:
+    st.subheader("Sources on this topic", anchor=False)
+    st.selectbox("Topic in focus", [f"Topic {i}" for i in range(13)], key="focus")
+    st.markdown("**Topic 0**")
+    st.caption(SENTENCE)
+    st.warning("**Sources disagree — direct conflict.** " + SENTENCE, icon="⚡")
+    for _ in range(12):
+        with st.container():
+            st.markdown(SENTENCE)
+            st.caption(SENTENCE)
+    with st.expander("Rationale and dispositions"):
+        st.markdown(SENTENCE * 4)
+    with st.expander("What the sources say"):
+        for _ in range(10):
+            st.markdown("> " + SENTENCE)
+            st.caption(SENTENCE)

@@ -1,0 +1,29 @@
+"""Static labels shared by the bare twin pages and the benchmark that drives them."""
+
+from __future__ import annotations
+
+TABS = ["Red flags", "History", "Location", "Aggravators", "Nerve signs", "Exam", "Risk"]
+PER_TAB = [11, 9, 9, 11, 2, 17, 4]  # 63 findings, as on the assessment page
+FINDINGS = [f"Finding {i}: a clinical sign or symptom label" for i in range(sum(PER_TAB))]
+
+
+def tab_of(index: int) -> str:
+    """The tab that holds finding `index`."""
+    total = 0
+    for tab, n in zip(TABS, PER_TAB, strict=True):
+        total += n
+        if index < total:
+            return tab
+    raise IndexError(index)
+
+
+CONDITIONS = [f"Condition {i}: a differential diagnosis with a long label" for i in range(9)]
+
+
+def as_knowledge():
+    """The bare page's findings and conditions in the shape the session driver reads (label, group)."""
+    from types import SimpleNamespace
+
+    findings = {f"f{k}": SimpleNamespace(label=label, group=tab_of(k)) for k, label in enumerate(FINDINGS)}
+    conditions = {f"c{i}": SimpleNamespace(label=label) for i, label in enumerate(CONDITIONS)}
+    return SimpleNamespace(findings=findings, conditions=conditions)

@@ -1,0 +1,572 @@
+"""HipGuide benchmark: `make bench` (or `python bench/bench.py`).
+
+One script: prints the machine, a table with PASS/FAIL per target, and writes bench/results.json.
+Targets live here, never in the tests. Sections:
+
+  knowledge   load + validate the shipped knowledge, and a synthetic knowledge base 100x larger
+  assess      assess() per case, median over the shipped vignettes
+  apptest     AppTest rerun after one click, each page versus its bare twin (bench/bare_*.py), interleaved
+  browser     in Chromium: click -> updated page, HipGuide versus bare; cold start to first full render;
+              20 concurrent sessions' click latency (p50 / p95)
+
+`--quick` runs fewer repetitions; `--skip browser` (or apptest, knowledge, assess) leaves a section out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+
+import yaml  # noqa: E402
+
+# --- targets (the only place they live) ----------------------------------------------------------
+TARGET_LOAD_SHIPPED_MS = 150
+TARGET_LOAD_100X_MS = 1500
+TARGET_ASSESS_MS = 1.0
+TARGET_ASSESS_RERUN_MS = 60
+TARGET_RERUN_RATIO = 1.2
+TARGET_BROWSER_CLICK_RATIO = 1.2  # the same bar as the AppTest rerun
+TARGET_COLD_START_S = 10.0
+TARGET_CONCURRENT_WALL_S = 60  # the concurrency test's bound for twenty sessions
+CONCURRENT_SESSIONS = 20
+ASSESSMENT_TICKS = 8  # findings ticked before the measured click
+
+
+@dataclass
+class Row:
+    section: str
+    name: str
+    value: float | None
+    unit: str
+    target: str = ""
+    passed: bool | None = None
+    detail: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+ROWS: list[Row] = []
+
+
+def record(section: str, name: str, value: float | None, unit: str, target: str = "", passed: bool | None = None,
+           detail: str = "", **extra: Any) -> Row:
+    row = Row(section, name, value, unit, target, passed, detail, extra)
+    ROWS.append(row)
+    shown = "n/a" if value is None else f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
+    verdict = "" if passed is None else ("PASS" if passed else "FAIL")
+    print(f"  {name:<58} {shown:>10} {unit:<4} {target:<18} {verdict:<4} {detail}", flush=True)
+    return row
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+# --- machine -------------------------------------------------------------------------------------
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import streamlit
+
+    info = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "streamlit": streamlit.__version__, "platform": platform.platform()}
+    with contextlib.suppress(ImportError):
+        import importlib.metadata as md
+
+        info["playwright"] = md.version("playwright")
+    return info
+
+
+# --- knowledge -----------------------------------------------------------------------------------
+
+def _read(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+class _NoAliasDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    # Knowledge files refuse anchors and aliases; copies share objects, so never emit them.
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _write(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.dump(data, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=1000)
+    path.write_text(text, encoding="utf-8")
+
+
+def synthesize_knowledge(shipped: Path, target: Path, factor: int = 100) -> dict[str, int]:
+    """A knowledge base `factor` times larger: every shipped source, claim and disposition copied with new ids."""
+    shutil.copytree(shipped, target, ignore=shutil.ignore_patterns("sources", "claims", "guidance", "audit", ".editor.lock"))
+    suffix = [f"_r{k:03d}" for k in range(factor)]
+    sources = sorted((shipped / "sources").glob("*.yaml"))
+    for path in sources:
+        doc = _read(path)
+        text = (path.parent / doc["text"]).read_text(encoding="utf-8")
+        for s in suffix:
+            new = {**doc, "id": doc["id"] + s, "text": f"{doc['id']}{s}.txt",
+                   "duplicate_of": doc["duplicate_of"] + s if doc.get("duplicate_of") else None}
+            (target / "sources").mkdir(parents=True, exist_ok=True)
+            (target / "sources" / new["text"]).write_text(text, encoding="utf-8")
+            _write(target / "sources" / f"{new['id']}.yaml", new)
+    n_claims = 0
+    for path in sorted((shipped / "claims").glob("*.yaml")):
+        doc = _read(path)
+        claims = [{**c, "id": c["id"] + s, "source": c["source"] + s} for s in suffix for c in doc.get("claims") or []]
+        n_claims += len(claims)
+        _write(target / "claims" / path.name, {**doc, "claims": claims})
+    for path in sorted((shipped / "guidance").glob("*.yaml")):
+        doc = _read(path)
+        doc["dispositions"] = [{**d, "claim": d["claim"] + s} for s in suffix for d in doc.get("dispositions") or []]
+        doc["source_hashes"] = {sid + suffix[0]: h for sid, h in (doc.get("source_hashes") or {}).items()}
+        _write(target / "guidance" / path.name, doc)
+    return {"sources": len(sources) * factor, "claims": n_claims}
+
+
+def bench_knowledge(quick: bool) -> None:
+    from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, load_knowledge
+
+    print("\nknowledge", flush=True)
+    load_knowledge(DEFAULT_KNOWLEDGE_DIR)  # warm imports
+    samples = timed(lambda: load_knowledge(DEFAULT_KNOWLEDGE_DIR), 5 if quick else 15)
+    ms = median_ms(samples)
+    kb = load_knowledge(DEFAULT_KNOWLEDGE_DIR)
+    n_claims = sum(len(c) for c in kb.claims.values())
+    record("knowledge", f"load+validate shipped ({len(kb.sources)} sources, {n_claims} claims)", ms, "ms",
+           f"< {TARGET_LOAD_SHIPPED_MS} ms", ms < TARGET_LOAD_SHIPPED_MS, "median")
+
+    with tempfile.TemporaryDirectory(prefix="hipguide-bench-") as tmp:
+        big = Path(tmp) / "knowledge"
+        counts = synthesize_knowledge(DEFAULT_KNOWLEDGE_DIR, big, 100)
+        samples = timed(lambda: load_knowledge(big), 2 if quick else 5)
+        ms = median_ms(samples)
+        record("knowledge", f"load+validate 100x ({counts['sources']} sources, {counts['claims']} claims)", ms, "ms",
+               f"< {TARGET_LOAD_100X_MS} ms", ms < TARGET_LOAD_100X_MS, "median")
+        if ms >= TARGET_LOAD_100X_MS:
+            print(profile_top(lambda: load_knowledge(big)), flush=True)
+
+
+def profile_top(fn: Callable[[], Any], limit: int = 15) -> str:
+    prof = cProfile.Profile()
+    prof.enable()
+    fn()
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(limit)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    return "    profile (cumulative):\n" + "\n".join("    " + line for line in lines[-limit - 1:])
+
+
+# --- assess --------------------------------------------------------------------------------------
+
+def bench_assess(quick: bool) -> None:
+    from hipguide.assessment import assess
+    from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, load_knowledge
+
+    print("\nassess", flush=True)
+    kb = load_knowledge(DEFAULT_KNOWLEDGE_DIR)
+    per_case = []
+    for vignette in kb.vignettes.values():
+        assess(kb, vignette)
+        per_case.append(statistics.median(timed(lambda v=vignette: assess(kb, v), 20 if quick else 100)))
+    ms = statistics.median(per_case) * 1000
+    record("assess", f"assess() per case (median over {len(per_case)} vignettes)", ms, "ms",
+           f"< {TARGET_ASSESS_MS} ms", ms < TARGET_ASSESS_MS, f"slowest {max(per_case) * 1000:.3f} ms")
+
+
+# --- AppTest: one click and the rerun it causes, each page versus its bare twin --------------------
+
+def census(at: Any) -> dict[str, int]:
+    """How many elements of each kind a page rendered (AppTest's element tree)."""
+    counts: dict[str, int] = {}
+
+    def walk(node: Any) -> None:
+        kind = getattr(node, "type", type(node).__name__)
+        counts[kind] = counts.get(kind, 0) + 1
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            for child in children.values():
+                walk(child)
+
+    walk(at._tree)
+    for structural in ("root", "main", "sidebar", "event"):
+        counts.pop(structural, None)
+    return dict(sorted(counts.items()))
+
+
+def census_line(real: dict[str, int], bare: dict[str, int]) -> str:
+    kinds = sorted(set(real) | set(bare))
+    return ", ".join(f"{k} {real.get(k, 0)}/{bare.get(k, 0)}" for k in kinds if real.get(k, 0) or bare.get(k, 0))
+
+
+@contextlib.contextmanager
+def profiled_script_thread(prof: cProfile.Profile):
+    """AppTest runs the page in a thread of its own: profile that thread."""
+    from streamlit.testing.v1 import local_script_runner
+
+    original = local_script_runner.LocalScriptRunner._run_script_thread
+
+    def wrapped(self: Any) -> None:
+        prof.enable()
+        try:
+            original(self)
+        finally:
+            prof.disable()
+
+    local_script_runner.LocalScriptRunner._run_script_thread = wrapped
+    try:
+        yield
+    finally:
+        local_script_runner.LocalScriptRunner._run_script_thread = original
+
+
+def profile_page(at: Any, click: Callable[[Any, int], None], runs: int = 10, limit: int = 18) -> str:
+    prof = cProfile.Profile()
+    with profiled_script_thread(prof):
+        for i in range(runs):
+            click(at, i)
+            at.run()
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    stats.sort_stats("cumulative").print_stats(r"hipguide|ui[/\\]|dashboard|pages[/\\]|altair|pandas|arrow|vega|protobuf", limit)
+    stats.sort_stats("tottime").print_stats(limit)
+    text = [line for line in out.getvalue().splitlines() if line.strip() and not line.startswith(("   Ordered", "   List"))]
+    return "\n".join("    " + line[:150] for line in text)
+
+
+@dataclass
+class PagePair:
+    name: str
+    real: str
+    bare: str
+    real_setup: Callable[[Any], None]
+    bare_setup: Callable[[Any], None]
+    real_click: Callable[[Any, int], None]
+    bare_click: Callable[[Any, int], None]
+    target_ms: float | None = None
+
+
+def _assessment_pair() -> PagePair:
+    from hipguide.knowledge import load_knowledge
+    from ui.assessment_state import finding_key
+
+    kb = load_knowledge(os.environ["HIPGUIDE_KNOWLEDGE_DIR"])
+    ticked = list(kb.vignettes["01_runner_deep_buttock_after_hills"].findings)[:ASSESSMENT_TICKS]
+    toggled = next(f for f in kb.findings if f not in ticked and kb.findings[f].group not in ("red_flag",))
+
+    def real_setup(at: Any) -> None:
+        for fid in ticked:
+            at.segmented_control(key=finding_key(fid)).set_value("present")
+
+    def bare_setup(at: Any) -> None:
+        for k in range(ASSESSMENT_TICKS):
+            at.segmented_control(key=f"f{k}").set_value("present")
+
+    def real_click(at: Any, i: int) -> None:
+        at.segmented_control(key=finding_key(toggled)).set_value("present" if i % 2 == 0 else None)
+
+    def bare_click(at: Any, i: int) -> None:
+        at.segmented_control(key="f20").set_value("present" if i % 2 == 0 else None)
+
+    return PagePair(f"assessment ({ASSESSMENT_TICKS} findings ticked, one more clicked)", "dashboard.py",
+                    "bench/bare_assessment.py", real_setup, bare_setup, real_click, bare_click, TARGET_ASSESS_RERUN_MS)
+
+
+def _compare_pair() -> PagePair:
+    def real_click(at: Any, i: int) -> None:
+        at.selectbox(key="topic_pick").set_value("heat" if i % 2 == 0 else "ice")
+
+    def bare_click(at: Any, i: int) -> None:
+        at.selectbox(key="topic_pick").set_value("Topic 1: a self-care question" if i % 2 == 0 else "Topic 0: a self-care question")
+
+    return PagePair("compare sources (another topic picked)", "pages/1_Compare_sources.py", "bench/bare_compare.py",
+                    lambda at: None, lambda at: None, real_click, bare_click)
+
+
+def _editor_pair() -> PagePair:
+    def real_setup(at: Any) -> None:
+        at.session_state["editor_name"] = "Benchmark"
+
+    def real_click(at: Any, i: int) -> None:
+        at.selectbox(key="g_ice_acute_stance").set_value("neutral" if i % 2 == 0 else "advise_against")
+
+    def bare_click(at: Any, i: int) -> None:
+        at.selectbox(key="Acute_stance").set_value("neutral" if i % 2 == 0 else "advise_against")
+
+    return PagePair("editor (signed in, a stance changed)", "pages/2_Editor.py", "bench/bare_editor.py",
+                    real_setup, lambda at: None, real_click, bare_click)
+
+
+@contextlib.contextmanager
+def server_like_script_cache():
+    """AppTest compiles the page script on every run; a server compiles it once per process. Share the
+    bytecode across runs, as the server does, so a long page script is not charged for compiling."""
+    from streamlit.runtime.scriptrunner import script_cache
+
+    shared: dict[str, Any] = {}
+    original = script_cache.ScriptCache.get_bytecode
+
+    def get_bytecode(self: Any, script_path: str) -> Any:
+        if script_path not in shared:
+            shared[script_path] = original(self, script_path)
+        return shared[script_path]
+
+    script_cache.ScriptCache.get_bytecode = get_bytecode
+    try:
+        yield
+    finally:
+        script_cache.ScriptCache.get_bytecode = original
+
+
+def bench_apptest(quick: bool) -> None:
+    print("\napptest (rerun after one click; HipGuide page versus its bare twin, interleaved; script bytecode cached "
+          "as on a server)", flush=True)
+    sys.path.insert(0, str(BENCH))
+    with server_like_script_cache():
+        _bench_apptest(quick)
+
+
+def _bench_apptest(quick: bool) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    n = 10 if quick else 30
+    for make in (_assessment_pair, _compare_pair, _editor_pair):
+        pair = make()
+        try:
+            real, bare = AppTest.from_file(str(ROOT / pair.real), default_timeout=60), AppTest.from_file(str(ROOT / pair.bare), default_timeout=60)
+            for at, setup in ((real, pair.real_setup), (bare, pair.bare_setup)):
+                at.run()
+                setup(at)
+                at.run()
+                if at.exception:
+                    raise RuntimeError(f"{at.exception[0].value}")
+            for i in range(3):  # warm-up
+                pair.real_click(real, i)
+                real.run()
+                pair.bare_click(bare, i)
+                bare.run()
+            t_real, t_bare = [], []
+            for i in range(n):
+                pair.real_click(real, i)
+                t0 = time.perf_counter()
+                real.run()
+                t_real.append(time.perf_counter() - t0)
+                pair.bare_click(bare, i)
+                t0 = time.perf_counter()
+                bare.run()
+                t_bare.append(time.perf_counter() - t0)
+        except Exception as exc:  # a page under construction must not stop the other measurements
+            record("apptest", pair.name, None, "ms", detail=f"could not run: {type(exc).__name__}: {exc}")
+            continue
+        real_ms, bare_ms = median_ms(t_real), median_ms(t_bare)
+        ratio = real_ms / bare_ms
+        ok_ms = None if pair.target_ms is None else real_ms < pair.target_ms
+        record("apptest", f"{pair.name}: HipGuide", real_ms, "ms", f"< {pair.target_ms:.0f} ms" if pair.target_ms else "", ok_ms,
+               "median", census=census(real))
+        record("apptest", f"{pair.name}: bare twin", bare_ms, "ms", "", None, "median", census=census(bare))
+        record("apptest", f"{pair.name}: ratio", ratio, "x", f"<= {TARGET_RERUN_RATIO}", ratio <= TARGET_RERUN_RATIO)
+        print(f"    elements HipGuide/bare: {census_line(census(real), census(bare))}", flush=True)
+        if ratio > TARGET_RERUN_RATIO or (pair.target_ms and real_ms >= pair.target_ms):
+            print("    what dominates the HipGuide rerun:", flush=True)
+            print(profile_page(real, pair.real_click), flush=True)
+
+
+# --- Chromium --------------------------------------------------------------------------------------
+
+QUIET_MS = 300
+
+
+def _click_settled_ms(page: Any, locator: Any) -> float:
+    """Click, wait for the rerun and for the page to stop changing; ms from the click to the last change."""
+    from ui_helpers import runs, wait_idle, wait_quiet
+
+    before = runs(page)
+    t0 = page.evaluate("() => performance.now()")
+    locator.click()
+    wait_idle(page, after=before, timeout=60_000)
+    wait_quiet(page, QUIET_MS, timeout=60_000)
+    return page.evaluate("() => window.__hgLastChange") - t0
+
+
+def bench_browser(quick: bool) -> None:
+    print("\nbrowser (Chromium)", flush=True)
+    from streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer, copy_knowledge
+
+    if not os.access(CHROMIUM, os.X_OK):
+        record("browser", "Chromium measurements", None, "", detail=f"skipped: {CHROMIUM} not found")
+        return
+    import bare_data
+    from playwright.sync_api import sync_playwright
+    from sessions import PHASES, distinct_cases, run_sessions
+    from ui_helpers import STATE_OPTIONS, name_pattern, new_page, open_app, open_tab, set_finding, wait_quiet
+
+    from hipguide.knowledge import load_knowledge
+    from ui.assessment_data import FINDING_GROUPS
+
+    tabs = dict(FINDING_GROUPS)
+    with tempfile.TemporaryDirectory(prefix="hipguide-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        knowledge = copy_knowledge(tmp / "knowledge")
+        kb = load_knowledge(knowledge)
+        ticked = list(kb.vignettes["01_runner_deep_buttock_after_hills"].findings)[:ASSESSMENT_TICKS]
+        toggled = next(f for f in kb.findings if f not in ticked and kb.findings[f].group not in ("red_flag",))
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            servers: list[StreamlitServer] = []
+            try:
+                # Cold start: process start -> first full render (run finished, charts drawn).
+                cold: dict[str, float] = {}
+                pages: dict[str, Any] = {}
+                for name, script in (("HipGuide", "dashboard.py"), ("bare", "bench/bare_assessment.py")):
+                    server = StreamlitServer(knowledge, script=script, log_dir=tmp)
+                    t0 = time.perf_counter()
+                    server.start()
+                    servers.append(server)
+                    _context, page = new_page(browser)
+                    open_app(page, server.url, timeout=120_000)
+                    wait_quiet(page, QUIET_MS, timeout=60_000)
+                    idle_for = (page.evaluate("() => performance.now() - window.__hgLastChange")) / 1000
+                    cold[name] = time.perf_counter() - t0 - idle_for
+                    pages[name] = page
+                record("browser", "cold start to first full render: HipGuide", cold["HipGuide"], "s",
+                       f"< {TARGET_COLD_START_S:.0f} s", cold["HipGuide"] < TARGET_COLD_START_S, "server start + first page")
+                record("browser", "cold start to first full render: bare twin", cold["bare"], "s")
+
+                # Click -> updated page, with 8 findings ticked, interleaved.
+                real, bare = pages["HipGuide"], pages["bare"]
+                for fid in ticked:
+                    set_finding(real, kb, fid, "present", tabs)
+                for k in range(ASSESSMENT_TICKS):
+                    open_tab(bare, bare_data.tab_of(k))
+                    option = bare.get_by_role("radiogroup", name=name_pattern(bare_data.FINDINGS[k])).get_by_role("radio").nth(0)
+                    _click_settled_ms(bare, option)
+                finding = kb.findings[toggled]
+                open_tab(real, tabs[finding.group])
+                real_option = real.get_by_role("radiogroup", name=name_pattern(finding.label)).get_by_role("radio").nth(
+                    STATE_OPTIONS.index("present"))
+                open_tab(bare, bare_data.tab_of(20))
+                bare_option = bare.get_by_role("radiogroup", name=name_pattern(bare_data.FINDINGS[20])).get_by_role("radio").nth(0)
+                t_real, t_bare = [], []
+                for _ in range(6 if quick else 16):
+                    t_real.append(_click_settled_ms(real, real_option))
+                    t_bare.append(_click_settled_ms(bare, bare_option))
+                real_ms, bare_ms = statistics.median(t_real), statistics.median(t_bare)
+                broken = {name: page.hg_page_errors[:2] for name, page in pages.items() if page.hg_page_errors}
+                warn = f"; PAGE ERRORS {broken}: comparison not valid" if broken else ""
+                record("browser", "click -> updated differential: HipGuide", real_ms, "ms", "", None, "median, 8 ticked" + warn)
+                record("browser", "click -> updated page: bare twin", bare_ms, "ms", "", None, "median" + warn)
+                record("browser", "click -> updated page: ratio", real_ms / bare_ms, "x", f"<= {TARGET_BROWSER_CLICK_RATIO}",
+                       real_ms / bare_ms <= TARGET_BROWSER_CLICK_RATIO)
+                for page in pages.values():
+                    page.context.close()
+            finally:
+                browser.close()
+                for server in servers[1:]:
+                    server.stop()
+
+        # Twenty clinicians at once on the HipGuide server (one Chromium, one context each).
+        try:
+            n_sessions = 10 if quick else CONCURRENT_SESSIONS
+            cases = distinct_cases(kb, n_sessions, 3)
+            results, wall = run_sessions(servers[0].url, kb, cases, budget_s=300)
+            latencies = [x for r in results for x in r.latencies]
+            errors = [e for r in results for e in r.errors]
+            p50, p95 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.95) * 1000
+            detail = f"{len(latencies)} clicks; all open after {PHASES.get('all_open', 0):.0f} s; {len(errors)} errors"
+            record("browser", f"{n_sessions} concurrent sessions: click -> rerun p50", p50, "ms", "", None, detail)
+            record("browser", f"{n_sessions} concurrent sessions: click -> rerun p95", p95, "ms")
+            record("browser", f"{n_sessions} concurrent sessions: whole run", wall, "s", f"< {TARGET_CONCURRENT_WALL_S} s",
+                   wall < TARGET_CONCURRENT_WALL_S,
+                   "open, record 3 findings each, read back")
+        finally:
+            servers[0].stop()
+        # The same twenty sessions on the bare twin: what Streamlit and Chromium cost on this machine by themselves.
+        with StreamlitServer(knowledge, script="bench/bare_assessment.py", log_dir=tmp) as bare_server:
+            bare_kb = bare_data.as_knowledge()
+            results, wall = run_sessions(bare_server.url, bare_kb, distinct_cases(bare_kb, n_sessions, 3), budget_s=300,
+                                         tabs={t: t for t in bare_data.TABS})
+            latencies = [x for r in results for x in r.latencies]
+            errors = [e for r in results for e in r.errors]
+            record("browser", f"{n_sessions} concurrent sessions on the bare twin: p50 / p95",
+                   percentile(latencies, 0.5) * 1000, "ms", "", None,
+                   f"p95 {percentile(latencies, 0.95) * 1000:,.0f} ms; whole run {wall:.0f} s; {len(errors)} errors")
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--skip", action="append", default=[], choices=["knowledge", "assess", "apptest", "browser"])
+    parser.add_argument("--out", type=Path, default=BENCH / "results.json")
+    args = parser.parse_args(argv)
+
+    info = machine()
+    print("HipGuide benchmark")
+    print(f"  machine: {info['cpu']}, {info['cores']} cores; Python {info['python']}; Streamlit {info['streamlit']}"
+          + (f"; Playwright {info['playwright']}" if "playwright" in info else ""))
+    print(f"  {'measurement':<58} {'value':>10} {'unit':<4} {'target':<18} verdict")
+
+    with tempfile.TemporaryDirectory(prefix="hipguide-bench-kb-") as tmp:
+        from streamlit_server import EDITOR_PASSPHRASE, copy_knowledge
+
+        os.environ["HIPGUIDE_KNOWLEDGE_DIR"] = str(copy_knowledge(Path(tmp) / "knowledge"))
+        os.environ["HIPGUIDE_EDITOR_PASSPHRASE"] = EDITOR_PASSPHRASE
+        sections = {"knowledge": bench_knowledge, "assess": bench_assess, "apptest": bench_apptest, "browser": bench_browser}
+        for name, run in sections.items():
+            if name not in args.skip:
+                run(args.quick)
+
+    failed = [r for r in ROWS if r.passed is False]
+    print(f"\n{sum(r.passed is True for r in ROWS)} PASS, {len(failed)} FAIL"
+          + (": " + "; ".join(r.name for r in failed) if failed else ""))
+    args.out.write_text(json.dumps({"machine": info, "quick": args.quick, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                    "results": [asdict(r) for r in ROWS]}, indent=2, ensure_ascii=False), encoding="utf-8")
+    print(f"results written to {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

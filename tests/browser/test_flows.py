@@ -1,0 +1,162 @@
+"""What a clinician and an editor see, in a real browser: the assessment, the body map, the source
+comparison, an editor's save, and every page opened straight from its address."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+from playwright.sync_api import expect
+from streamlit_server import ROOT, StreamlitServer, copy_knowledge
+from ui_helpers import (
+    click_and_wait,
+    click_chart_mark,
+    differential_order,
+    exceptions_on_page,
+    finding_state,
+    literal,
+    main_text,
+    new_page,
+    open_app,
+    page_not_found_shown,
+    page_urls,
+    runs,
+    screenshot,
+    select_option,
+    set_finding,
+    wait_idle,
+    wait_quiet,
+)
+
+from hipguide.assessment import assess
+from hipguide.exports import STANCE_WORDS
+from hipguide.knowledge import load_knowledge, normalise_text
+from ui.assessment_data import FINDING_GROUPS
+
+TABS = dict(FINDING_GROUPS)
+DEEP_ROTATOR_VIGNETTE = "01_runner_deep_buttock_after_hills"
+TIMEOUT = 30_000
+
+
+@pytest.fixture(scope="module")
+def kb(knowledge_tmp):
+    return load_knowledge(knowledge_tmp)
+
+
+def test_ticking_findings_shows_triage_differential_and_plan(page, app_server, kb, artifacts):
+    vignette = kb.vignettes[DEEP_ROTATOR_VIGNETTE]
+    expected = assess(kb, vignette)
+    assert expected.differential[0].condition == "deep_hip_rotator_overload"
+    open_app(page, app_server.url)
+    for fid in vignette.findings:
+        set_finding(page, kb, fid, "present", TABS)
+    for fid in vignette.absent:
+        set_finding(page, kb, fid, "absent", TABS)
+    wait_idle(page)
+    wait_quiet(page)
+
+    triage = page.locator('[data-testid="stAlert"]').filter(has_text="Triage:").first
+    expect(triage).to_contain_text("Triage: ROUTINE", timeout=TIMEOUT)
+    leader = kb.conditions["deep_hip_rotator_overload"].label
+    order = differential_order(page, kb)
+    assert order is not None, "the differential chart is drawn"
+    assert order[:3] == [r.condition for r in expected.differential[:3]], order
+    expect(page.get_by_text(literal(leader)).first).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^Plan — acute phase"))).to_be_visible()
+    text = main_text(page)
+    assert expected.plan, "the deep rotator case has a self-care plan"
+    for item in expected.plan:
+        assert item.label in text, f"plan item {item.label!r} is not on the page"
+    assert not exceptions_on_page(page)
+    screenshot(page, artifacts / "assessment.png")
+
+
+def test_clicking_the_body_map_sets_the_location_finding(page, app_server, kb, artifacts):
+    region = next(r for r in kb.regions if r.finding == "loc_deep_central_buttock")
+    open_app(page, app_server.url)
+    assert finding_state(page, kb, "loc_deep_central_buttock", TABS) is None
+    mark = page.locator(f'[data-testid="stVegaLiteChart"] path[aria-label="{region.label}"]').first
+    click_chart_mark(page, mark)
+    expect(page.get_by_text(re.compile(r"Only 1 finding\(s\) recorded"))).to_be_visible(timeout=TIMEOUT)
+    assert finding_state(page, kb, "loc_deep_central_buttock", TABS) == "present"
+    screenshot(page, artifacts / "body_map.png")
+
+    # The same region again clears it (the map toggles).
+    mark = page.locator(f'[data-testid="stVegaLiteChart"] path[aria-label="{region.label}"]').first
+    click_chart_mark(page, mark)
+    assert finding_state(page, kb, "loc_deep_central_buttock", TABS) is None
+    assert not exceptions_on_page(page)
+
+
+def test_comparison_page_for_ice_shows_both_sides_quotes(page, app_server, kb, artifacts):
+    open_app(page, app_server.url, "Compare_sources")
+    select_option(page, "Topic", kb.topics["ice"].label)
+    expect(page.get_by_role("heading", name="What each source says, in context")).to_be_visible()
+    text = normalise_text(main_text(page))
+    claims = kb.claims["ice"]
+    for_quotes = [c.quote for c in claims if c.stance in ("recommend", "conditional")]
+    against_quotes = [c.quote for c in claims if c.stance == "advise_against"]
+    assert for_quotes and against_quotes, "ice is a conflicting topic in the shipped knowledge"
+    assert any(normalise_text(q) in text for q in for_quotes), "no quote for ice is shown"
+    assert any(normalise_text(q) in text for q in against_quotes), "no quote against ice is shown"
+    assert STANCE_WORDS["recommend"] in text and STANCE_WORDS["advise_against"] in text
+    assert not exceptions_on_page(page)
+    screenshot(page, artifacts / "compare_ice.png")
+
+
+def test_editor_signs_in_and_saves_a_decision(page, app_server, knowledge_tmp, artifacts):
+    from streamlit_server import EDITOR_PASSPHRASE
+
+    guidance_file = knowledge_tmp / "guidance" / "ice.yaml"
+    before = guidance_file.read_text(encoding="utf-8")
+    open_app(page, app_server.url, "Editor")
+    page.get_by_label("Your name (recorded in the audit trail)").fill("Dr Browser Test")
+    page.get_by_label("Editor passphrase").fill(EDITOR_PASSPHRASE)
+    click_and_wait(page, page.get_by_role("button", name="Sign in"))
+    expect(page.get_by_text("Signed in as editor")).to_be_visible(timeout=TIMEOUT)
+
+    select_option(page, "Topic", "Ice / cold")
+    marker = "Browser test: a wrapped cold pack for ten minutes is fine for comfort."
+    advice = page.get_by_label("Acute: advice in plain words")
+    before_runs = runs(page)
+    advice.fill(marker)
+    advice.press("Control+Enter")
+    wait_idle(page, after=before_runs)
+    note = page.get_by_label("Change note (for the audit trail)")
+    before_runs = runs(page)
+    note.fill("browser test save")
+    note.press("Enter")
+    wait_idle(page, after=before_runs)
+    click_and_wait(page, page.get_by_role("button", name=re.compile("Save decision")))
+    expect(page.get_by_text(re.compile(r"Saved .*version \d+"))).to_be_visible(timeout=TIMEOUT)
+    screenshot(page, artifacts / "editor_saved.png")
+
+    after = guidance_file.read_text(encoding="utf-8")
+    assert after != before
+    saved = yaml.safe_load(after)
+    assert normalise_text(saved["phases"]["acute"]["advice"]) == marker
+    entries = [json.loads(line) for line in (knowledge_tmp / "audit" / "log.jsonl").read_text(encoding="utf-8").splitlines()]
+    entry = entries[-1]
+    assert entry["action"] == "save_guidance" and entry["topic"] == "ice" and entry["editor"] == "Dr Browser Test"
+    assert entry["note"] == "browser test save"
+    assert any(c["field"] == "phases.acute.advice" for c in entry["changes"])
+    assert not exceptions_on_page(page)
+
+
+@pytest.mark.parametrize(("name", "path"), page_urls(ROOT), ids=[n for n, _ in page_urls(ROOT)])
+def test_every_page_opens_from_its_address_on_a_fresh_server(browser, tmp_path, name, path, artifacts):
+    knowledge = copy_knowledge(tmp_path / "knowledge")
+    with StreamlitServer(knowledge, log_dir=tmp_path) as server:
+        context, pg = new_page(browser)
+        try:
+            open_app(pg, server.url, path)
+            pg.wait_for_timeout(500)  # a "Page not found" dialog appears after the first run
+            assert not page_not_found_shown(pg), f"{name}: 'Page not found' at /{path}"
+            assert not exceptions_on_page(pg), f"{name}: {exceptions_on_page(pg)}"
+            assert pg.locator('[data-testid="stMain"] h1').count() >= 1
+            assert not pg.hg_page_errors, pg.hg_page_errors  # type: ignore[attr-defined]
+            screenshot(pg, artifacts / f"page_{name}.png")
+        finally:
+            context.close()

@@ -1,0 +1,103 @@
+"""Properties of the assessment engine on the shipped knowledge, for any combination of findings.
+
+A finding is present, checked and absent, or not assessed; Hypothesis draws any such assignment
+(present and absent are disjoint by construction) plus a phase and an optional age.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from hipguide.assessment import PROBABILITY_CEIL, PROBABILITY_FLOOR, assess, logit
+from hipguide.models import PHASES, TRIAGE_ORDER, Case
+
+# The autouse cache-clearing fixture is function-scoped; it does not touch the engine, so examples may share it.
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def finding_ids(kb) -> list[str]:
+    return sorted(kb.findings)
+
+
+@pytest.fixture(scope="module")
+def red_flag_ids(kb) -> list[str]:
+    return sorted(f for f, finding in kb.findings.items() if finding.group == "red_flag")
+
+
+def cases(kb) -> st.SearchStrategy[Case]:
+    ids = sorted(kb.findings)
+    return st.builds(
+        lambda states, phase, age: Case(
+            findings=[f for f, present in states.items() if present],
+            absent=[f for f, present in states.items() if not present],
+            phase=phase, age=age,
+        ),
+        st.dictionaries(st.sampled_from(ids), st.booleans(), max_size=len(ids)),
+        st.sampled_from(PHASES),
+        st.none() | st.integers(min_value=0, max_value=120),
+    )
+
+
+def test_the_shipped_knowledge_has_red_flag_findings(red_flag_ids):
+    assert len(red_flag_ids) >= 5
+
+
+@SETTINGS
+@given(data=st.data())
+def test_probabilities_are_probabilities(kb, data):
+    case = data.draw(cases(kb))
+    result = assess(kb, case)
+    assert {r.condition for r in result.differential} == set(kb.conditions)
+    for r in result.differential:
+        assert 0.0 <= r.probability <= 1.0
+        assert PROBABILITY_FLOOR <= r.probability <= PROBABILITY_CEIL
+        assert math.isfinite(r.log_odds)
+    log_odds = [r.log_odds for r in result.differential]
+    assert log_odds == sorted(log_odds, reverse=True), "the differential is sorted, most likely first"
+
+
+@SETTINGS
+@given(data=st.data())
+def test_contributions_add_up_to_the_change_from_the_prior(kb, data):
+    case = data.draw(cases(kb))
+    for r in assess(kb, case).differential:
+        assert math.isclose(r.log_odds_prior, logit(kb.conditions[r.condition].prior))
+        total = math.fsum(c.effect for c in r.contributions)
+        assert math.isclose(total, r.log_odds - r.log_odds_prior, rel_tol=1e-9, abs_tol=1e-9)
+        assessed = set(case.findings) | set(case.absent)
+        assert {c.finding for c in r.contributions} <= assessed, "a finding not assessed never contributes"
+        for c in r.contributions:
+            assert c.present == (c.finding in case.findings)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_adding_a_red_flag_never_lowers_the_triage_level(kb, red_flag_ids, data):
+    case = data.draw(cases(kb))
+    flag = data.draw(st.sampled_from(red_flag_ids))
+    assume(flag not in case.findings)
+    before = assess(kb, case)
+    more = Case(findings=[*case.findings, flag], absent=[f for f in case.absent if f != flag],
+                phase=case.phase, age=case.age)
+    after = assess(kb, more)
+    assert TRIAGE_ORDER[after.triage.level] >= TRIAGE_ORDER[before.triage.level]
+    assert {r.rule for r in before.triage.reasons} <= {r.rule for r in after.triage.reasons}
+    if after.triage.level == "emergency":
+        assert after.plan == [] and after.plan_withheld
+
+
+@SETTINGS
+@given(data=st.data())
+def test_the_order_findings_were_ticked_in_does_not_matter(kb, data):
+    case = data.draw(cases(kb))
+    shuffled = data.draw(st.permutations(case.findings))
+    a = assess(kb, case).to_dict()
+    b = assess(kb, Case(findings=list(shuffled), absent=list(reversed(case.absent)), phase=case.phase, age=case.age)).to_dict()
+    assert a == b
+    json.dumps(a)  # the result is plain JSON
