@@ -183,6 +183,10 @@ def triage(kb: KnowledgeBase, case: Case) -> Triage:
     return Triage(level=level, reasons=reasons)
 
 
+def _bounded(p: float) -> float:
+    return min(max(p, PROBABILITY_FLOOR), PROBABILITY_CEIL)
+
+
 def _condition_result(kb: KnowledgeBase, condition: str, present: frozenset[str], absent: frozenset[str]) -> ConditionResult:
     prior = kb.conditions[condition].prior
     lo_prior = logit(prior)
@@ -200,7 +204,7 @@ def _condition_result(kb: KnowledgeBase, condition: str, present: frozenset[str]
     lo = lo_prior + sum(c.effect for c in contributions)
     p = sigmoid(lo)
     clamped = not (PROBABILITY_FLOOR <= p <= PROBABILITY_CEIL)
-    return ConditionResult(condition, prior, min(max(p, PROBABILITY_FLOOR), PROBABILITY_CEIL), lo_prior, lo, contributions, clamped)
+    return ConditionResult(condition, prior, _bounded(p), lo_prior, lo, contributions, clamped)
 
 
 def differential(kb: KnowledgeBase, case: Case) -> list[ConditionResult]:
@@ -227,11 +231,12 @@ def next_questions(kb: KnowledgeBase, case: Case, results: list[ConditionResult]
             lr = kb.likelihood_ratios.get(r.condition, {}).get(finding)
             if lr is None:
                 continue
-            p_pos = sigmoid(r.log_odds + math.log(lr.lr_positive))
-            p_neg = sigmoid(r.log_odds + math.log(lr.lr_negative))
+            # Within the shown bounds: a question that cannot move the shown probability is not suggested.
+            p_pos = _bounded(sigmoid(r.log_odds + math.log(lr.lr_positive)))
+            p_neg = _bounded(sigmoid(r.log_odds + math.log(lr.lr_negative)))
             score += (abs(p_pos - r.probability) + abs(p_neg - r.probability)) / 2
             if_present[r.condition], if_absent[r.condition] = p_pos, p_neg
-        if score > 0:
+        if score > 1e-3:
             candidates[finding] = NextQuestion(finding, score, if_present, if_absent)
     return sorted(candidates.values(), key=lambda q: -q.score)[:limit]
 

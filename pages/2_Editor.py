@@ -207,6 +207,18 @@ def guidance_tab(editor: str | None) -> None:
             st.rerun()
 
 
+def cached_impact(topic: str, proposed: Any) -> list:
+    """The vignette impact of a proposal, recomputed only when the proposal or the knowledge changes.
+
+    Kept in this session's state (an editor's draft is nobody else's business), not a global cache.
+    """
+    key = (id(kb), topic, proposed.model_dump_json())
+    cached = ss.get("impact_cache")
+    if cached is None or cached[0] != key:
+        cached = ss["impact_cache"] = (key, impact_preview(kb, topic, proposed))
+    return cached[1]
+
+
 def preview(topic: str, current: Any, proposed: Any) -> None:
     changed = [r for r in diff(guidance_document(current), guidance_document(proposed))
                if r["field"] not in ("version", "date") and not r["field"].startswith("source_hashes")]
@@ -214,7 +226,7 @@ def preview(topic: str, current: Any, proposed: Any) -> None:
         if changed:
             st.dataframe(pd.DataFrame([{k: _cell(v) for k, v in r.items()} for r in changed]), hide_index=True,
                          width="stretch")
-        impact = impact_preview(kb, topic, proposed)
+        impact = cached_impact(topic, proposed) if changed else []
         if impact:
             st.markdown(f"**Impact on the worked cases:** the plan changes in {len(impact)} of "
                         f"{len(kb.vignettes)} shipped vignettes.")

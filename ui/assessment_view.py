@@ -45,7 +45,8 @@ from ui.assessment_state import (
 from ui.topic_view import render_topic
 
 PHASE_WORDS = {"acute": "Acute", "recovery": "Recovery", "prevention": "Prevention"}
-OPTION_WORDS = {PRESENT: "✓ Yes", ABSENT: "✗ No"}
+# Plain words: an emoji in an option label costs Streamlit a regex per option on every rerun.
+OPTION_WORDS = {PRESENT: "Yes", ABSENT: "No"}
 FOCUS_TOPIC_KEY = "ui.focus_topic"
 
 
@@ -104,7 +105,7 @@ def render_body_map(kb: KnowledgeBase, result: Assessment) -> None:
 def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
     groups = findings_by_group(kb)
     present, absent = set(result.case.findings), set(result.case.absent)
-    st.caption("Each finding is **present** (✓ Yes), **absent** (✗ No: checked and negative) or, until you click, "
+    st.caption("Each finding is **present** (Yes), **absent** (No: checked and negative) or, until you click, "
                "**not assessed**, which never counts as negative. Click a selected option again to clear it. "
                "Hover the ? for how to test and what counts as positive.")
     st.markdown(red_flag_screen(kb, result))
