@@ -29,6 +29,7 @@ from hipguide.comparison import (
 )
 from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.models import PHASES
+from ui.charts import spec_template
 from ui.common import disclaimer, knowledge_or_stop
 from ui.topic_view import STANCE_ICON, render_topic
 
@@ -40,8 +41,8 @@ CONFLICT_COLOURS = ["#b2182b", "#ef8a62", "#fddbc7", "#ffffff"]
 
 
 @st.cache_resource(show_spinner=False)
-def matrix_template() -> alt.LayerChart:
-    """The static chart spec (no data): built once per process, data is attached on each rerun."""
+def matrix_template() -> dict:
+    """The static Vega-Lite spec (no data): built and validated once per process; rows are passed per rerun."""
     pick = alt.selection_point(name="cell", fields=["topic", "voice"], on="click", clear="dblclick")
     pick_glyph = alt.selection_point(name="glyph", fields=["topic", "voice"], on="click", clear="dblclick")
     x = alt.X("voice_label:N", sort=None, title="independent voice (duplicated article merged)",
@@ -72,7 +73,7 @@ def matrix_template() -> alt.LayerChart:
         x=x, y=y, text="glyph:N", tooltip=tooltip,
     ).add_params(pick_glyph)  # a click on a cell's stance mark selects the cell too
     chart = alt.layer(cells, conflict, glyphs).resolve_scale(color="independent")
-    return chart.properties(height=alt.Step(34))
+    return spec_template(chart.properties(height=alt.Step(34)))
 
 
 def _legend_words() -> str:
@@ -106,8 +107,8 @@ st.subheader("Topic × source matrix", anchor=False)
 if not rows:
     st.info("No topic matches these filters.")
     st.stop()
-event = st.altair_chart(matrix_template().properties(data=pd.DataFrame(rows)), key="matrix", on_select="rerun",
-                        selection_mode=SELECTION_PARAMS, width="stretch")
+event = st.vega_lite_chart(pd.DataFrame(rows), matrix_template(), key="matrix", on_select="rerun",
+                           selection_mode=SELECTION_PARAMS, width="stretch")
 st.caption("Cell colour: the voice's stance on the topic (**+** recommend, **±** conditional, **·** neutral, "
            "**−** against; purple: the voice says both). Last column: the topic's conflict type — "
            + "; ".join(f"**{k}** = {v.split(': ', 1)[1]}" for k, v in CONFLICT_WORDS.items())

@@ -22,7 +22,7 @@ REFERRAL_COLOURS = {bodymap.ESSENTIAL: "#f08c00", bodymap.SPILLOVER: "#ffd8a8", 
 PAIN_STROKE = "#0b3d91"
 
 
-def _template(chart: alt.TopLevelMixin) -> dict[str, Any]:
+def spec_template(chart: alt.TopLevelMixin) -> dict[str, Any]:
     """A spec without its main data: the page supplies the patient's rows. Layers that carry their own
     static data (geometry, titles) keep it; layers Altair gave a placeholder inherit the page's rows."""
     spec = chart.to_dict()
@@ -76,7 +76,7 @@ def differential_spec() -> dict[str, Any]:
     value = base.mark_text(align="right", baseline="middle", yOffset=-7, fontSize=12.5, fontWeight="bold",
                            color="#212529", aria=False).encode(x=alt.value("width"), text="shown:N")
     chart = alt.layer(track, bars, prior, name, value).properties(height=alt.Step(40)).configure_view(stroke=None)
-    return _template(chart)
+    return spec_template(chart)
 
 
 @st.cache_resource(show_spinner=False)
@@ -110,7 +110,7 @@ def contribution_spec() -> dict[str, Any]:
     name = base.mark_text(align="left", baseline="middle", yOffset=-7, fontSize=12.5, color="#31333f",
                           limit=_NAME_LIMIT, aria=False).encode(x=alt.value(0), text="caption:N")
     chart = alt.layer(extent, zero, bars, name).properties(height=alt.Step(40)).configure_view(stroke=None)
-    return _template(chart)
+    return spec_template(chart)
 
 
 def _body_map_chart(kb: KnowledgeBase) -> alt.LayerChart:
@@ -154,4 +154,4 @@ def _body_map_chart(kb: KnowledgeBase) -> alt.LayerChart:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def body_map_spec(geometry_key: str, _kb: KnowledgeBase) -> dict[str, Any]:
     """The body map template for one version of body_map.yaml (`geometry_key` is its hash)."""
-    return _template(_body_map_chart(_kb))
+    return spec_template(_body_map_chart(_kb))
