@@ -4,6 +4,7 @@ One script: prints the machine, a table with PASS/FAIL per target, and writes be
 Targets live here, never in the tests. Sections:
 
   knowledge   load + validate the shipped knowledge, and a synthetic knowledge base 100x larger
+  save        an editor's save end to end (validate, atomic write, audit)
   assess      assess() per case, median over the shipped vignettes
   apptest     AppTest rerun after one click, each page versus its bare twin (bench/bare_*.py), interleaved
   browser     in Chromium: click -> updated page, HipGuide versus bare; cold start to first full render;
@@ -43,6 +44,7 @@ import yaml  # noqa: E402
 TARGET_LOAD_SHIPPED_MS = 150
 TARGET_LOAD_100X_MS = 1500
 TARGET_ASSESS_MS = 1.0
+TARGET_SAVE_MS = 300
 TARGET_ASSESS_RERUN_MS = 60
 TARGET_RERUN_RATIO = 1.2
 TARGET_BROWSER_CLICK_RATIO = 1.2  # the same bar as the AppTest rerun
@@ -214,6 +216,29 @@ def bench_assess(quick: bool) -> None:
     ms = statistics.median(per_case) * 1000
     record("assess", f"assess() per case (median over {len(per_case)} vignettes)", ms, "ms",
            f"< {TARGET_ASSESS_MS} ms", ms < TARGET_ASSESS_MS, f"slowest {max(per_case) * 1000:.3f} ms")
+
+
+def bench_save(quick: bool) -> None:
+    """An editor's save end to end: full validation with the change overlaid, atomic write, audit entry."""
+    from hipguide.editorial import file_version, save_guidance
+
+    print("\nsave", flush=True)
+    with tempfile.TemporaryDirectory(prefix="hipguide-bench-save-") as tmp:
+        from streamlit_server import copy_knowledge
+
+        root = copy_knowledge(Path(tmp) / "knowledge")
+        stances = ["advise_against", "conditional"]
+        samples = []
+        for i in range(5 if quick else 20):
+            base = file_version(root, "guidance/ice.yaml")
+            advice = {"stance": stances[i % 2], "advice": f"Benchmark advice {i}."}
+            t0 = time.perf_counter()
+            save_guidance(root, "ice", {"phases": {"acute": advice, "recovery": advice, "prevention": advice}},
+                          "bench", base, note="benchmark")
+            samples.append(time.perf_counter() - t0)
+    ms = median_ms(samples)
+    record("save", "editor save: validate + atomic write + audit (shipped knowledge)", ms, "ms",
+           f"< {TARGET_SAVE_MS} ms", ms < TARGET_SAVE_MS, f"median of {len(samples)}")
 
 
 # --- AppTest: one click and the rerun it causes, each page versus its bare twin --------------------
@@ -539,7 +564,7 @@ def bench_browser(quick: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--skip", action="append", default=[], choices=["knowledge", "assess", "apptest", "browser"])
+    parser.add_argument("--skip", action="append", default=[], choices=["knowledge", "assess", "save", "apptest", "browser"])
     parser.add_argument("--out", type=Path, default=BENCH / "results.json")
     args = parser.parse_args(argv)
 
@@ -554,7 +579,8 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ["HIPGUIDE_KNOWLEDGE_DIR"] = str(copy_knowledge(Path(tmp) / "knowledge"))
         os.environ["HIPGUIDE_EDITOR_PASSPHRASE"] = EDITOR_PASSPHRASE
-        sections = {"knowledge": bench_knowledge, "assess": bench_assess, "apptest": bench_apptest, "browser": bench_browser}
+        sections = {"knowledge": bench_knowledge, "assess": bench_assess, "save": bench_save, "apptest": bench_apptest,
+                    "browser": bench_browser}
         for name, run in sections.items():
             if name not in args.skip:
                 run(args.quick)
