@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .assessment import assess
-from .knowledge import KnowledgeBase
+from .knowledge import KnowledgeBase, _Collector
 from .models import TRIAGE_ORDER, Vignette
-from .yamlio import KnowledgeError, load_yaml_file
+from .yamlio import KnowledgeError
 
 
 @dataclass(frozen=True)
@@ -48,21 +48,16 @@ def check_vignette(kb: KnowledgeBase, name: str, vignette: Vignette) -> Vignette
 
 
 def load_vignettes(directory: Path) -> dict[str, Vignette]:
-    """Vignettes from any directory (held-out cases), validated like knowledge files."""
+    """Vignettes from any directory (held-out cases), validated like knowledge files: every problem
+    reported as `path:line: message` by the same collector that checks the knowledge base."""
+    col = _Collector(directory.resolve())
     out: dict[str, Vignette] = {}
-    problems = []
-    for path in sorted(directory.glob("*.yaml")):
-        try:
-            raw = load_yaml_file(path, str(path))
-            out[path.stem] = Vignette.model_validate(raw)
-        except KnowledgeError as exc:
-            problems.extend(exc.problems)
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
-            from .yamlio import Problem
-
-            problems.append(Problem(str(path), 1, str(exc).splitlines()[0]))
-    if problems:
-        raise KnowledgeError(problems)
+    for path in sorted(directory.resolve().glob("*.yaml")):
+        vignette = col.model(Vignette, col.yaml(path), path)
+        if vignette is not None:
+            out[path.stem] = vignette
+    if col.problems:
+        raise KnowledgeError(col.problems)
     return out
 
 

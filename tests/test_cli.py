@@ -110,3 +110,12 @@ def test_vignettes_failing_case_exits_1(tmp_path):
 def test_missing_knowledge_dir_is_a_clear_error(command, tmp_path):
     out = run(command, "--knowledge", str(tmp_path / "nowhere"))
     assert out.returncode == 1 and "knowledge directory not found" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_held_out_vignette_problems_name_file_and_line(tmp_path):
+    d = tmp_path / "held_out"
+    d.mkdir()
+    (d / "bad.yaml").write_text("title: Typo in a key\nfindings: [loc_groin]\nexpect:\n  top1: sciatica\n  triage_atleast: urgent\n")
+    out = run("vignettes", str(d))
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "held_out/bad.yaml:5: unknown key 'triage_atleast'" in out.stderr
