@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 import streamlit as st
-from bare_data import CONDITIONS, FINDINGS, PER_TAB, TABS
+from bare_data import CONDITIONS, FINDINGS, PER_TAB, TABS, topic_view
 
 st.set_page_config(page_title="Bare assessment", layout="wide")
 
@@ -125,15 +125,4 @@ with beside:
     st.subheader("Sources on this topic", anchor=False)
     st.selectbox("Topic in focus", [f"Topic {i}" for i in range(13)], key="focus")
     st.markdown("**Topic 0**")
-    st.caption(SENTENCE)
-    st.warning("**Sources disagree — direct conflict.** " + SENTENCE, icon="⚡")
-    for _ in range(12):
-        with st.container():
-            st.markdown(SENTENCE)
-            st.caption(SENTENCE)
-    with st.expander("Rationale and dispositions"):
-        st.markdown(SENTENCE * 4)
-    with st.expander("What the sources say"):
-        for _ in range(10):
-            st.markdown("> " + SENTENCE)
-            st.caption(SENTENCE)
+    topic_view(SENTENCE, rows=12, quotes=10, boxed_rows=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 import streamlit as st
+from bare_data import topic_view
 
 st.set_page_config(page_title="Bare compare", layout="wide")
 
@@ -63,17 +64,7 @@ with left:
 with right:
     st.subheader("Guidance HipGuide uses", anchor=False)
     st.markdown(f"**{topic}**")
-    st.caption(PARAGRAPH)
-    st.warning("**Sources disagree — direct conflict.** " + PARAGRAPH, icon="⚡")
-    for _ in range(9):
-        st.markdown(PARAGRAPH)
-        st.caption(PARAGRAPH)
-    with st.expander("Rationale and dispositions"):
-        st.markdown(PARAGRAPH * 4)
-    with st.expander("What the sources say"):
-        for _ in range(4):
-            st.markdown("> " + PARAGRAPH)
-            st.caption(PARAGRAPH)
+    topic_view(PARAGRAPH, rows=9, quotes=4, boxed_rows=False)
 st.divider()
 st.subheader("Source cards", anchor=False)
 st.caption(PARAGRAPH)

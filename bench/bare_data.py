@@ -27,3 +27,27 @@ def as_knowledge():
     findings = {f"f{k}": SimpleNamespace(label=label, group=tab_of(k)) for k, label in enumerate(FINDINGS)}
     conditions = {f"c{i}": SimpleNamespace(label=label) for i, label in enumerate(CONDITIONS)}
     return SimpleNamespace(findings=findings, conditions=conditions)
+
+
+
+def topic_view(text: str, rows: int, quotes: int, boxed_rows: bool) -> None:
+    """The bare twin of ui.topic_view.render_topic: the same element kinds, static text, no logic.
+
+    The assessment column puts each guidance row in its own container; the comparison page does not.
+    """
+    import contextlib
+
+    import streamlit as st
+
+    st.caption(text)
+    st.warning("**Sources disagree — direct conflict.** " + text, icon="⚡")
+    for _ in range(rows):
+        with st.container() if boxed_rows else contextlib.nullcontext():
+            st.markdown(text)
+            st.caption(text)
+    with st.expander("Rationale and dispositions"):
+        st.markdown(text * 4)
+    with st.expander("What the sources say"):
+        for _ in range(quotes):
+            st.markdown("> " + text)
+            st.caption(text)
