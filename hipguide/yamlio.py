@@ -62,7 +62,15 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         if node in self.constructed_objects or node in self.recursive_objects:
             # The composer hands back the same node for an alias: refuse it.
             raise _AliasError(node.start_mark.line + 1)
-        return super().construct_object(node, deep=deep)
+        if not isinstance(node, yaml.CollectionNode):
+            return super().construct_object(node, deep=deep)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise _TooDeep(node.start_mark.line + 1)
+            return super().construct_object(node, deep=deep)
+        finally:
+            self._depth -= 1
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
@@ -114,8 +122,102 @@ def read_text(path: Path, shown: str) -> str:
         raise KnowledgeError([Problem(shown, line, "not valid UTF-8 text")]) from None
 
 
+MAX_NESTING = 50  # knowledge files nest a handful of levels; far deeper is a mistake or an attack
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE_KEYS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
+
+
+class _TooDeep(yaml.YAMLError):
+    def __init__(self, line: int):
+        self.line = line
+
+
 class _FastLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Plain safe loading without line bookkeeping: for text with no anchor or alias in it."""
+    """Plain safe loading without line bookkeeping: for text with no anchor or alias in it.
+
+    Text, mappings and lists (nearly every node) are built directly, a third faster than the generic
+    constructor; every other tag still goes through SafeConstructor, so what may be constructed is
+    unchanged. Like the careful loader, it refuses duplicate keys rather than keep the last one.
+    """
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        try:
+            return self._plain(node, 1)
+        finally:
+            self.constructed_objects = {}
+            self.recursive_objects = {}
+
+    def _plain(self, node: yaml.Node, depth: int) -> Any:
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if depth > MAX_NESTING:
+            raise _TooDeep(node.start_mark.line + 1)
+        if tag == _MAP:
+            result = {}
+            for key_node, value_node in node.value:
+                if key_node.tag in _MERGE_KEYS:
+                    self.flatten_mapping(node)  # folds every merge key in; then build afresh
+                    return self._plain(node, depth)
+                key = self._plain(key_node, depth + 1)
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    raise yaml.constructor.ConstructorError(None, None, "a mapping key must be plain text", key_node.start_mark)
+                if key in result:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                result[key] = self._plain(value_node, depth + 1)
+            return result
+        if tag == _SEQ:
+            return [self._plain(child, depth + 1) for child in node.value]
+        return self.construct_object(node, deep=True)
+
+    # The C composer asks for the tag of every untagged node. Knowledge files use no path
+    # resolvers, and only a plain scalar starting with one of a few characters can be other than
+    # text (a number, date, boolean or null), so the rest are answered without the regex scan.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0] and (not value or value[0] in _IMPLICIT_STARTS):
+                return super().resolve(kind, value, implicit)
+            return _STR
+        return _MAP if kind is yaml.MappingNode else _SEQ
+
+
+_IMPLICIT_STARTS = frozenset(k for k in _FastLoader.yaml_implicit_resolvers if k)
+
+
+# Nesting the C composer must not see: it recurses on the C stack and a few tens of thousands of
+# levels crash the process. Deep text needs long indentation, chained "- - -" indicators or many
+# flow brackets; only text with one of those is measured exactly, from the (non-recursive) events.
+_DEEP_INDENT = " " * 200
+_CHAINED_INDICATORS = re.compile(r"[-?][ \t]+[-?][ \t]+[-?][ \t]")
+_MANY_BRACKETS = 2000
+
+
+def _check_nesting(text: str, shown: str) -> None:
+    if not (_DEEP_INDENT in text or text.count("[") + text.count("{") >= _MANY_BRACKETS or _CHAINED_INDICATORS.search(text)):
+        return
+    depth = 0
+    loader = _BaseLoader(text)
+    try:
+        while (event := loader.get_event()) is not None:
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise KnowledgeError([Problem(shown, event.start_mark.line + 1, f"nested more than {MAX_NESTING} levels deep")])
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # a syntax error: the loader reports it with its line
+    finally:
+        loader.dispose()
 
 
 # Anything that could be an anchor (&x) or alias (*x) sends the text to the careful loader, which
@@ -132,10 +234,14 @@ def load_yaml_text(text: str, shown: str, keep_lines: bool = True) -> Any:
     """
     if not text.strip():
         raise KnowledgeError([Problem(shown, 1, "file is empty")])
-    fast = not keep_lines and not _MAYBE_ANCHOR.search(text)
+    _check_nesting(text, shown)
+    fast = not keep_lines and not (("&" in text or "*" in text) and _MAYBE_ANCHOR.search(text))
     loader = _FastLoader(text) if fast else _LineLoader(text)
     try:
         return loader.get_single_data()
+    except (_TooDeep, RecursionError) as exc:
+        line = getattr(exc, "line", 1)
+        raise KnowledgeError([Problem(shown, line, f"nested more than {MAX_NESTING} levels deep")]) from None
     except _AliasError as exc:
         raise KnowledgeError([Problem(shown, exc.line, "YAML anchors and aliases are not allowed in knowledge files (anchor defined here)")]) from None
     except yaml.constructor.ConstructorError as exc:

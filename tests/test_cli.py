@@ -119,3 +119,18 @@ def test_held_out_vignette_problems_name_file_and_line(tmp_path):
     out = run("vignettes", str(d))
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "held_out/bad.yaml:5: unknown key 'triage_atleast'" in out.stderr
+
+
+@pytest.mark.parametrize("nested", [
+    "topics: " + "[" * 100_000 + "]" * 100_000 + "\n",  # flow brackets
+    "topics:\n" + "- " * 100_000 + "x\n",  # chained block indicators on one line
+    "topics:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 300)),  # ever deeper indentation
+], ids=["flow", "chained", "indented"])
+def test_absurdly_deep_nesting_is_a_clear_error_not_a_crash(tmp_path, nested):
+    # The C parser recurses once per level: unchecked, this text takes the whole process down.
+    root = write_mini_kb(tmp_path / "knowledge")
+    (root / "topics.yaml").write_text(nested)
+    out = run("validate", "--knowledge", str(root))
+    assert out.returncode == 1, out.stderr[-500:]
+    assert "Traceback" not in out.stderr
+    assert "knowledge/topics.yaml:" in out.stderr and "nested more than 50 levels deep" in out.stderr
