@@ -6,9 +6,12 @@ each as `path:line: message`. Nothing here imports Streamlit.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -46,12 +49,19 @@ M = TypeVar("M", bound=BaseModel)
 
 _QUOTE_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
                              "–": "-", "—": "-", "‐": "-", "\u00a0": " "})
-_SPACE = re.compile(r"\s+")
+
+
+_FOLD_PAIRS = tuple((chr(k), v) for k, v in _QUOTE_FOLD.items())
 
 
 def normalise_text(text: str) -> str:
     """Fold typographic quotes, dashes and runs of whitespace, so a verbatim check ignores only those."""
-    return _SPACE.sub(" ", text.translate(_QUOTE_FOLD)).strip()
+    # One str.replace per folded character is several times faster than str.translate on long
+    # source texts; str.split() splits on exactly the whitespace that a regex \s matches.
+    for typographic, plain in _FOLD_PAIRS:
+        if typographic in text:
+            text = text.replace(typographic, plain)
+    return " ".join(text.split())
 
 
 def sha256_text(text: str) -> str:
@@ -249,12 +259,35 @@ def _source_text(col: _Collector, path: Path) -> str:
     return read_text(path, col.shown(path))
 
 
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a load builds its many small, acyclic objects.
+
+    A large knowledge base makes hundreds of thousands of dicts, strings and models, and each
+    allocation burst triggers a collection that walks every older object again: on the 100x
+    synthetic base that is over a third of the load. Plain reference counting still frees
+    everything; the collector resumes (if it was on) the moment the load ends, error or not.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | None = None) -> KnowledgeBase:
     """Load and validate everything under `root`; raise KnowledgeError listing every problem.
 
     `overlay` maps relative paths to replacement texts: an editor's change is validated in full
     before anything is written.
     """
+    with _cycle_collector_paused():
+        return _load_knowledge(root, overlay)
+
+
+def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> KnowledgeBase:
     root = Path(root) if root is not None else DEFAULT_KNOWLEDGE_DIR
     root = root.resolve()
     col = _Collector(root, overlay)
@@ -348,10 +381,11 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
         if cfile is None:
             continue
         _check_file_name(col, path, raw, "topic", cfile.topic, topics)
+        rel = col.rel(path)
         for i, claim in enumerate(cfile.claims):
             if claim.id in claim_ids:
                 col.add(path, col.line(raw, ("claims", i, "id")), f"duplicate claim id {claim.id!r} (also in {claim_ids[claim.id]})")
-            claim_ids[claim.id] = col.rel(path)
+            claim_ids[claim.id] = rel
             if claim.source not in sources:
                 col.add(path, col.line(raw, ("claims", i, "source")), f"unknown source {claim.source!r}")
             elif normalise_text(claim.quote) not in normalised_texts[claim.source]:
@@ -383,14 +417,15 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
                     col.add(path, col.line(raw, ("condition_overrides", i, "conditions", j)), f"unknown condition {cid!r}")
         seen_disp: set[str] = set()
         for i, d in enumerate(g.dispositions):
-            where = col.line(raw, ("dispositions", i, "claim"))
+            # Lines are looked up only for a problem: finding one re-parses the file with lines.
             if d.claim in seen_disp:
-                col.add(path, where, f"claim {d.claim!r} has more than one disposition")
+                col.add(path, col.line(raw, ("dispositions", i, "claim")), f"claim {d.claim!r} has more than one disposition")
             seen_disp.add(d.claim)
             if d.claim not in all_claims:
-                col.add(path, where, f"disposition for unknown claim {d.claim!r}")
+                col.add(path, col.line(raw, ("dispositions", i, "claim")), f"disposition for unknown claim {d.claim!r}")
             elif all_claims[d.claim][0] != g.topic:
-                col.add(path, where, f"claim {d.claim!r} belongs to topic {all_claims[d.claim][0]!r}, not {g.topic!r}")
+                col.add(path, col.line(raw, ("dispositions", i, "claim")),
+                        f"claim {d.claim!r} belongs to topic {all_claims[d.claim][0]!r}, not {g.topic!r}")
         for sid in g.source_hashes:
             if sid not in sources:
                 col.add(path, col.line(raw, ("source_hashes", sid)), f"source_hashes names unknown source {sid!r}")
@@ -408,11 +443,10 @@ def load_knowledge(root: Path | str | None = None, overlay: dict[str, str] | Non
                 col.add(p_lr, col.line(raw_lr, ("likelihood_ratios", cid)), f"unknown condition {cid!r}")
             per: dict[str, LikelihoodRatio] = {}
             for i, row in enumerate(rows):
-                where = col.line(raw_lr, ("likelihood_ratios", cid, i, "finding"))
                 if findings and row.finding not in findings:
-                    col.add(p_lr, where, f"unknown finding {row.finding!r}")
+                    col.add(p_lr, col.line(raw_lr, ("likelihood_ratios", cid, i, "finding")), f"unknown finding {row.finding!r}")
                 if row.finding in per:
-                    col.add(p_lr, where, f"{cid}: finding {row.finding!r} listed twice")
+                    col.add(p_lr, col.line(raw_lr, ("likelihood_ratios", cid, i, "finding")), f"{cid}: finding {row.finding!r} listed twice")
                 per[row.finding] = row
             likelihood_ratios[cid] = per
         for cid in conditions:

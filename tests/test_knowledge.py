@@ -196,3 +196,43 @@ def test_anchor_after_a_dash_or_in_flow_is_still_refused(mini):
     (mini / "topics.yaml").write_text("topics:\n- &t {id: ice, label: Ice, question: Q?}\n- *t\n")
     [problem] = problems(mini)
     assert "anchors and aliases are not allowed" in problem
+
+
+def test_a_key_written_twice_is_an_error_not_a_silent_overwrite(mini):
+    # An editor who types `label:` twice must hear about it, not lose the first value.
+    (mini / "topics.yaml").write_text(
+        "topics:\n- id: ice\n  label: Ice\n  label: Cold pack\n  question: Ice?\n"
+        "- id: strengthening\n  label: Strengthening\n  question: Strengthen?\n")
+    assert problems(mini) == ["knowledge/topics.yaml:4: duplicate key 'label'"]
+
+
+def test_the_cycle_collector_is_running_again_after_a_load_good_or_bad(mini):
+    import gc
+
+    load_knowledge(mini)
+    assert gc.isenabled()
+    (mini / "topics.yaml").write_text("topics: [\n")
+    with pytest.raises(KnowledgeError):
+        load_knowledge(mini)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with pytest.raises(KnowledgeError):
+            load_knowledge(mini)
+        assert not gc.isenabled(), "a load leaves the collector as it found it"
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("text", [
+    "\u201cIt\u2019s\u00a0deep\u201d \u2014 really",
+    "tabs\tand\nnew\r\nlines\u2028and\u3000ideographic  space",
+    "  \u2018single\u2019 \u201a\u201e \u2032\u2033 \u2010hyphen\u2013en  ",
+])
+def test_quote_folding_matches_a_plain_regex_reference(text):
+    import re
+
+    fold = {"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u2032": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
+            "\u2033": '"', "\u2013": "-", "\u2014": "-", "\u2010": "-", "\u00a0": " "}
+    reference = re.sub(r"\s+", " ", "".join(fold.get(ch, ch) for ch in text)).strip()
+    assert normalise_text(text) == reference
