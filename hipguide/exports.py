@@ -6,7 +6,6 @@ Text from sources and editors is emitted as Markdown-escaped text, never as HTML
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,12 +20,20 @@ HANDOUT_DISCLAIMER = ("This sheet is general self-care advice agreed with your p
 STANCE_WORDS = {"recommend": "Recommended", "conditional": "Only in some situations",
                 "advise_against": "Not recommended", "neutral": "No specific advice"}
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+# Every character that can start Markdown (or, through it, HTML). The backslash comes first, so the
+# backslashes added for the others are not escaped again.
+MD_SPECIAL = "\\`*_{}[]()#+-.!|<>~"
 
 
 def md_escape(text: str) -> str:
     """Escape Markdown (and so any HTML) in text that came from a source or an editor."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    # One str.replace per special character present: several times faster than a regex substitution,
+    # and the page escapes a few hundred strings per rerun.
+    text = str(text)
+    for ch in MD_SPECIAL:
+        if ch in text:
+            text = text.replace(ch, "\\" + ch)
+    return text
 
 
 def pct(p: float) -> str:

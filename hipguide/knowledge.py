@@ -10,7 +10,7 @@ import gc
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -46,6 +46,7 @@ from .yamlio import KnowledgeError, LineDict, Problem, line_of, load_yaml_text, 
 DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
 M = TypeVar("M", bound=BaseModel)
+D = TypeVar("D")
 
 _QUOTE_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
                              "–": "-", "—": "-", "‐": "-", "\u00a0": " "})
@@ -94,6 +95,19 @@ class KnowledgeBase:
     file_hashes: dict[str, str]  # relative path -> sha256 of the bytes, for editors' version checks
     warnings: list[Problem] = field(default_factory=list)
     conflicts: dict[str, TopicConflict] = field(default_factory=dict)  # filled once loading succeeds
+    _derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def derived(self, key: Hashable, build: Callable[[], D]) -> D:
+        """A value worked out once from this knowledge base and kept with it, such as display text.
+
+        Knowledge only: a knowledge base is shared by every session, so nothing about a patient may
+        ever be part of `key` or of what `build` returns.
+        """
+        try:
+            return self._derived[key]
+        except KeyError:
+            value = self._derived[key] = build()
+            return value
 
     @property
     def claims_by_id(self) -> dict[str, Claim]:

@@ -63,6 +63,26 @@ def findings_by_group(kb: KnowledgeBase) -> dict[str, list[Finding]]:
     return out
 
 
+@dataclass(frozen=True)
+class FindingControl:
+    """What the page shows for one finding: its label and tooltip, escaped once per knowledge base."""
+
+    id: str
+    label: str        # Markdown for a widget label
+    help: str | None  # how to test it and what counts as positive
+
+
+def finding_controls(kb: KnowledgeBase) -> tuple[tuple[str, str, tuple[FindingControl, ...]], ...]:
+    """(group, tab title, controls) for each group that has findings, in consultation order."""
+
+    def build() -> tuple[tuple[str, str, tuple[FindingControl, ...]], ...]:
+        groups = findings_by_group(kb)
+        return tuple((group, title, tuple(FindingControl(f.id, label_escape(f.label), finding_help(f)) for f in groups[group]))
+                     for group, title in FINDING_GROUPS if groups.get(group))
+
+    return kb.derived("finding_controls", build)
+
+
 def red_flag_screen(kb: KnowledgeBase, result: Assessment) -> str:
     """One line on how far the red-flag screen has got, shown above the findings."""
     red_flags = [f for f, fd in kb.findings.items() if fd.group == "red_flag"]

@@ -17,14 +17,11 @@ from hipguide.models import PHASES
 from ui import charts
 from ui.assessment_data import (
     ABSENT,
-    FINDING_GROUPS,
     PRESENT,
     contribution_rows,
     differential_rows,
     explain_summary,
-    finding_help,
-    findings_by_group,
-    label_escape,
+    finding_controls,
     leading_line,
     next_question_lines,
     plan_badges,
@@ -103,24 +100,23 @@ def render_body_map(kb: KnowledgeBase, result: Assessment) -> None:
 
 
 def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
-    groups = findings_by_group(kb)
+    groups = finding_controls(kb)
     present, absent = set(result.case.findings), set(result.case.absent)
     st.caption("Each finding is **present** (Yes), **absent** (No: checked and negative) or, until you click, "
                "**not assessed**, which never counts as negative. Click a selected option again to clear it. "
                "Hover the ? for how to test and what counts as positive.")
     st.markdown(red_flag_screen(kb, result))
-    titles = [(":material/flag: " if g == "red_flag" else "") + title for g, title in FINDING_GROUPS if groups.get(g)]
-    for tab, (group, _title) in zip(st.tabs(titles), [g for g in FINDING_GROUPS if groups.get(g[0])], strict=True):
+    titles = [(":material/flag: " if group == "red_flag" else "") + title for group, title, _ in groups]
+    for tab, (_group, _title, controls) in zip(st.tabs(titles), groups, strict=True):
         with tab:
-            items = groups[group]
-            n_yes = sum(f.id in present for f in items)
-            n_no = sum(f.id in absent for f in items)
-            st.caption(f"{n_yes} present · {n_no} absent · {len(items) - n_yes - n_no} not assessed")
+            n_yes = sum(c.id in present for c in controls)
+            n_no = sum(c.id in absent for c in controls)
+            st.caption(f"{n_yes} present · {n_no} absent · {len(controls) - n_yes - n_no} not assessed")
             columns = st.columns(2, gap="small")
-            for i, finding in enumerate(items):
+            for i, control in enumerate(controls):
                 with columns[i % 2]:
-                    st.segmented_control(label_escape(finding.label), [PRESENT, ABSENT], key=finding_key(finding.id),
-                                         format_func=OPTION_WORDS.__getitem__, help=finding_help(finding),
+                    st.segmented_control(control.label, [PRESENT, ABSENT], key=finding_key(control.id),
+                                         format_func=OPTION_WORDS.__getitem__, help=control.help,
                                          persist_state="session")
 
 

@@ -6,8 +6,6 @@ column). All knowledge and source text is Markdown-escaped; nothing is rendered 
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from hipguide.comparison import (
@@ -25,25 +23,24 @@ from hipguide.models import PHASES, Claim, Guidance
 STANCE_ICON = {"recommend": "✅", "conditional": "☑️", "neutral": "⚪", "advise_against": "⛔"}
 DISPOSITION_WORDS = {"accepted": "accepted", "rejected": "rejected",
                      "accepted_with_modification": "accepted with modification"}
-_WS = re.compile(r"\s+")
 
 
-def _line(text: str) -> str:
-    """Escaped, on one line (safe inside a table cell or list item)."""
-    return md_escape(_WS.sub(" ", str(text)).strip())
+def _line(kb: KnowledgeBase, text: str) -> str:
+    """Knowledge text escaped and on one line (safe inside a table cell or list item), worked out once."""
+    return kb.derived(("topic_view.line", text), lambda: md_escape(" ".join(str(text).split())))
 
 
 def render_topic(kb: KnowledgeBase, topic: str, *, compact: bool = False) -> None:
     """The conflict status, each claim side by side by stance, and the adopted guidance for `topic`."""
     if topic not in kb.topics:
-        st.info(f"Unknown topic: {_line(topic)}")
+        st.info(f"Unknown topic: {md_escape(' '.join(str(topic).split()))}")  # not memoised: may come from a URL
         return
     t = kb.topics[topic]
     if compact:
-        st.markdown(f"**{_line(t.label)}**")
+        st.markdown(f"**{_line(kb, t.label)}**")
     else:
-        st.subheader(_line(t.label), anchor=False)
-    st.caption(_line(t.question))
+        st.subheader(_line(kb, t.label), anchor=False)
+    st.caption(_line(kb, t.question))
     _conflict_status(kb, topic)
     if compact:
         _guidance(kb, topic, compact=True)
@@ -104,32 +101,32 @@ def _claims(kb: KnowledgeBase, topic: str, *, compact: bool) -> None:
 
 def _voice_card(kb: KnowledgeBase, voice: str, claims: list[Claim], disposition: dict, conflicting: set[str]) -> None:
     src = kb.sources.get(voice)
-    title = _line(src.title) if src else _line(voice)
+    title = _line(kb, src.title) if src else _line(kb, voice)
     st.markdown(f"**{title}**")
     if src is not None:
         st.caption(_flags_line(kb, voice))
     for claim in claims:
         label = voice_label(kb, claim.source)
-        st.markdown(f"`{claim.source}`" + (f" _{_line(label.removeprefix(claim.source).strip())}_"
+        st.markdown(f"`{claim.source}`" + (f" _{_line(kb, label.removeprefix(claim.source).strip())}_"
                                            if label != claim.source else ""))
         st.markdown(md_blockquote(claim.quote))
-        st.caption(f"Scope: {_line(scope_text(kb, claim))}")
+        st.caption(f"Scope: {_line(kb, scope_text(kb, claim))}")
         if claim.note:
-            st.caption(f"Note: {_line(claim.note)}")
+            st.caption(f"Note: {_line(kb, claim.note)}")
         d = disposition.get(claim.id)
         if d is not None:
-            st.caption(f"Editors' disposition: **{DISPOSITION_WORDS[d.disposition]}** — {_line(d.reason)}")
+            st.caption(f"Editors' disposition: **{DISPOSITION_WORDS[d.disposition]}** — {_line(kb, d.reason)}")
         elif claim.id in conflicting:
             st.caption("Editors' disposition: **none recorded yet**")
 
 
 def _flags_line(kb: KnowledgeBase, source_id: str) -> str:
     src = kb.sources[source_id]
-    parts = [_line(src.publisher)]
+    parts = [_line(kb, src.publisher)]
     if src.author:
-        parts.append(f"by {_line(src.author)}")
+        parts.append(f"by {_line(kb, src.author)}")
     if src.date:
-        parts.append(_line(src.date))
+        parts.append(_line(kb, src.date))
     flags = [("✓ " if f.positive else "⚠ ") + f.flag.replace("_", " ") for f in src.flags]
     duplicates = [sid for sid, s in kb.sources.items() if s.duplicate_of == source_id]
     if duplicates:
@@ -156,33 +153,33 @@ def _guidance(kb: KnowledgeBase, topic: str, *, compact: bool) -> None:
         st.info("No guidance has been adopted for this topic yet.")
         return
     _status_badge(g)
-    approver = f"approved by {_line(g.approver)}" if g.approver else "no approver yet"
+    approver = f"approved by {_line(kb, g.approver)}" if g.approver else "no approver yet"
     st.caption(f"{'DRAFT' if g.status == 'draft' else 'Approved'} · version {g.version} · {g.date.isoformat()} · "
                f"{approver} · strength: {g.strength.replace('_', ' ')} · certainty: {g.certainty.replace('_', ' ')}")
     for reason in kb.guidance_needing_review.get(topic, []):
-        st.warning(f"Needs review: {_line(reason)}", icon="⚠️")
+        st.warning(f"Needs review: {_line(kb, reason)}", icon="⚠️")
     if compact:
         st.markdown("\n".join(f"- **{p}**: {STANCE_ICON[g.phases[p].stance]} {STANCE_WORDS[g.phases[p].stance]} — "
-                              f"{_line(g.phases[p].advice)}" for p in PHASES))
+                              f"{_line(kb, g.phases[p].advice)}" for p in PHASES))
     else:
         rows = ["| phase | stance | advice |", "|---|---|---|"]
         rows += [f"| {p} | {STANCE_ICON[g.phases[p].stance]} {STANCE_WORDS[g.phases[p].stance]} | "
-                 f"{_line(g.phases[p].advice)} |" for p in PHASES]
+                 f"{_line(kb, g.phases[p].advice)} |" for p in PHASES]
         st.markdown("\n".join(rows))
     if g.applies_to:
         labels = [kb.conditions[c].label if c in kb.conditions else c for c in g.applies_to]
-        st.caption("Applies to: " + ", ".join(_line(x) for x in labels))
+        st.caption("Applies to: " + ", ".join(_line(kb, x) for x in labels))
     else:
         st.caption("Applies to: all conditions")
     for ov in g.condition_overrides:
-        labels = ", ".join(_line(kb.conditions[c].label if c in kb.conditions else c) for c in ov.conditions)
-        lines = [f"- **{p}**: {STANCE_WORDS[a.stance]} — {_line(a.advice)}" for p, a in ov.phases.items()]
-        st.markdown(f"**For {labels}:** {_line(ov.reason)}\n\n" + "\n".join(lines))
+        labels = ", ".join(_line(kb, kb.conditions[c].label if c in kb.conditions else c) for c in ov.conditions)
+        lines = [f"- **{p}**: {STANCE_WORDS[a.stance]} — {_line(kb, a.advice)}" for p, a in ov.phases.items()]
+        st.markdown(f"**For {labels}:** {_line(kb, ov.reason)}\n\n" + "\n".join(lines))
     body = st.expander("Rationale and dispositions", expanded=False) if compact else st.container()
     with body:
-        st.markdown(f"**Rationale.** {_line(g.rationale)}")
+        st.markdown(f"**Rationale.** {_line(kb, g.rationale)}")
         if g.relied_on:
-            st.markdown("**Also relied on:**\n\n" + "\n".join(f"- {_line(r)}" for r in g.relied_on))
+            st.markdown("**Also relied on:**\n\n" + "\n".join(f"- {_line(kb, r)}" for r in g.relied_on))
         _dispositions(kb, topic, g)
 
 
@@ -194,7 +191,7 @@ def _dispositions(kb: KnowledgeBase, topic: str, g: Guidance) -> None:
     for d in g.dispositions:
         c = claims.get(d.claim)
         who = f"{voice_label(kb, c.source)}, {STANCE_WORDS[c.stance].lower()}" if c else "unknown claim"
-        lines.append(f"- **{DISPOSITION_WORDS[d.disposition]}**: `{d.claim}` ({_line(who)}) — {_line(d.reason)}")
+        lines.append(f"- **{DISPOSITION_WORDS[d.disposition]}**: `{d.claim}` ({_line(kb, who)}) — {_line(kb, d.reason)}")
     tc = kb.conflicts.get(topic)
     missing = sorted((tc.conflicting_claim_ids if tc else set()) - {d.claim for d in g.dispositions})
     lines += [f"- **no disposition yet**: `{cid}`" for cid in missing]
