@@ -109,6 +109,11 @@ class KnowledgeBase:
             value = self._derived[key] = build()
             return value
 
+    @cached_property
+    def version(self) -> str:
+        """A digest of every file's content: the same knowledge gives the same digest, any edit a new one."""
+        return sha256_text("\n".join(f"{path} {digest}" for path, digest in sorted(self.file_hashes.items())))
+
     @property
     def claims_by_id(self) -> dict[str, Claim]:
         return {c.id: c for claims in self.claims.values() for c in claims}
@@ -564,11 +569,21 @@ def knowledge_fingerprint(root: Path | str | None = None) -> tuple[tuple[str, in
     served by the others on their next rerun.
     """
     root = Path(root) if root is not None else DEFAULT_KNOWLEDGE_DIR
-    entries = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name.endswith((".yaml", ".txt")):
-                st = os.stat(os.path.join(dirpath, name))
-                entries.append((os.path.join(dirpath, name), st.st_mtime_ns, st.st_size))
+    entries: list[tuple[str, int, int]] = []
+    _fingerprint_dir(str(root), entries)
     return tuple(entries)
+
+
+def _fingerprint_dir(directory: str, entries: list[tuple[str, int, int]]) -> None:
+    # Every page rerun calls this: scandir's entries carry their paths and types, with no joins.
+    try:
+        with os.scandir(directory) as found:
+            listing = sorted(found, key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in listing:
+        if entry.is_dir(follow_symlinks=False):
+            _fingerprint_dir(entry.path, entries)
+        elif entry.name.endswith((".yaml", ".txt")):
+            st = entry.stat()
+            entries.append((entry.path, st.st_mtime_ns, st.st_size))

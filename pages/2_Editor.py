@@ -212,7 +212,7 @@ def cached_impact(topic: str, proposed: Any) -> list:
 
     Kept in this session's state (an editor's draft is nobody else's business), not a global cache.
     """
-    key = (id(kb), topic, proposed.model_dump_json())
+    key = (kb.version, topic, proposed.model_dump_json())
     cached = ss.get("impact_cache")
     if cached is None or cached[0] != key:
         cached = ss["impact_cache"] = (key, impact_preview(kb, topic, proposed))

@@ -236,3 +236,25 @@ def test_quote_folding_matches_a_plain_regex_reference(text):
             "\u2033": '"', "\u2013": "-", "\u2014": "-", "\u2010": "-", "\u00a0": " "}
     reference = re.sub(r"\s+", " ", "".join(fold.get(ch, ch) for ch in text)).strip()
     assert normalise_text(text) == reference
+
+
+def test_the_fingerprint_notices_any_edit_to_a_knowledge_file_and_nothing_else(mini):
+    import os
+
+    from hipguide.knowledge import knowledge_fingerprint
+
+    before = knowledge_fingerprint(mini)
+    assert before == knowledge_fingerprint(mini)
+    assert {os.path.relpath(path, mini) for path, _, _ in before} >= {"topics.yaml", "sources/a.txt", "claims/ice.yaml"}
+    (mini / "notes.md").write_text("not knowledge")  # other files do not count
+    assert knowledge_fingerprint(mini) == before
+
+    path = mini / "claims" / "ice.yaml"
+    stat = path.stat()
+    path.write_text(path.read_text().replace("ice", "icy", 1))  # same size, edited in place
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    edited = knowledge_fingerprint(mini)
+    assert edited != before
+    (mini / "vignettes").mkdir(exist_ok=True)
+    (mini / "vignettes" / "new.yaml").write_text("id: new\n")
+    assert len(knowledge_fingerprint(mini)) == len(edited) + 1
