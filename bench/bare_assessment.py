@@ -68,8 +68,8 @@ with a:
 with b:
     st.number_input("Age (optional)", min_value=0, max_value=120, value=None, key="age")
 with c, st.container(horizontal=True):
-    st.download_button("Clinical note", SENTENCE * 20, file_name="note.md", on_click="ignore")
-    st.download_button("Patient handout", SENTENCE * 20, file_name="handout.md", on_click="ignore")
+    st.download_button("Clinical note", lambda: SENTENCE * 20, file_name="note.md", on_click="ignore")
+    st.download_button("Patient handout", lambda: SENTENCE * 20, file_name="handout.md", on_click="ignore")
     st.button("New patient", type="primary")
 
 main, beside = st.columns([2.7, 1], gap="large")

@@ -205,18 +205,19 @@ def test_new_patient_clears_every_finding_the_phase_and_the_age(app, page_kb):
 
 
 def test_downloads_hold_this_patients_note_and_handout(app, page_kb, monkeypatch):
-    made: dict[str, str] = {}
-    original = MediaFileManager.add
+    # The files are made on click: the page registers a callable with this session's media manager.
+    registered: dict[str, object] = {}
+    original = MediaFileManager.add_deferred
 
-    def spy(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        if file_name:
-            made[file_name] = path_or_data.decode() if isinstance(path_or_data, bytes) else str(path_or_data)
-        return original(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
+    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        registered[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
 
-    monkeypatch.setattr(MediaFileManager, "add", spy)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
     record(app, DEEP_ROTATOR_PRESENT, DEEP_ROTATOR_ABSENT)
 
     assert {b.label for b in app.get("download_button")} >= {"Clinical note", "Patient handout"}
+    made = {name: make() for name, make in registered.items()}  # what a click would download
     note = made["hipguide-clinical-note.md"]
     assert "Triage: ROUTINE" in note
     assert md_escape(page_kb.findings["test_seated_piriformis_stretch_positive"].label) in note

@@ -67,10 +67,12 @@ def render_toolbar(kb: KnowledgeBase, result: Assessment) -> None:
         st.number_input("Age (optional)", min_value=0, max_value=120, value=None, step=1, key=AGE_KEY,
                         placeholder="years", persist_state="session")
     with actions, st.container(horizontal=True, horizontal_alignment="right"):
-        st.download_button("Clinical note", clinical_note(kb, result), file_name="hipguide-clinical-note.md",
+        # The files are written when clicked (Streamlit runs the callable then, for this session only),
+        # not on every rerun; they hold this rerun's result, which is what the page shows.
+        st.download_button("Clinical note", lambda: clinical_note(kb, result), file_name="hipguide-clinical-note.md",
                            mime="text/markdown", icon=":material/description:", on_click="ignore",
                            help="The findings, triage, differential with its basis, and the plan (Markdown).")
-        st.download_button("Patient handout", patient_handout(kb, result), file_name="hipguide-patient-handout.md",
+        st.download_button("Patient handout", lambda: patient_handout(kb, result), file_name="hipguide-patient-handout.md",
                            mime="text/markdown", icon=":material/person:", on_click="ignore",
                            help="The self-care plan in plain words, with when to seek care (Markdown).")
         st.button("New patient", icon=":material/restart_alt:", on_click=new_patient, type="primary",
@@ -137,9 +139,8 @@ def render_differential(kb: KnowledgeBase, result: Assessment) -> None:
                "100%. Shown within 1–95%.")
 
 
-@st.fragment
 def render_why(kb: KnowledgeBase, result: Assessment) -> None:
-    """Why each condition sits where it does: a fragment, so choosing another condition reruns only this."""
+    """Why each condition sits where it does: the contributions of the recorded findings, for and against."""
     st.subheader("Why", anchor=False)
     leader = result.differential[0].condition
     options = [LEADING, *[r.condition for r in result.differential]]
@@ -212,9 +213,8 @@ def _focus_topic(topic: str) -> None:
 
 # --- beside the assessment ----------------------------------------------------------------------
 
-@st.fragment
 def render_comparison(kb: KnowledgeBase, plan_topics: list[str]) -> None:
-    """What the sources say on the topic in focus (a fragment: changing the topic reruns only this)."""
+    """What the sources say on the topic in focus: one of the plan's topics, chosen by the clinician."""
     st.subheader("What the sources say", anchor=False)
     topics = plan_topics or list(kb.topics)
     if st.session_state.get(FOCUS_TOPIC_KEY) not in topics:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -31,7 +32,7 @@ from ui_helpers import (
 )
 
 from hipguide.assessment import assess
-from hipguide.exports import STANCE_WORDS
+from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.knowledge import load_knowledge, normalise_text
 from ui.assessment_data import FINDING_GROUPS
 
@@ -71,6 +72,20 @@ def test_ticking_findings_shows_triage_differential_and_plan(page, app_server, k
         assert item.label in text, f"plan item {item.label!r} is not on the page"
     assert not exceptions_on_page(page)
     screenshot(page, artifacts / "assessment.png")
+
+    # The exports are written when clicked and hold this patient's assessment.
+    downloaded = {}
+    for label in ("Clinical note", "Patient handout"):
+        with page.expect_download(timeout=TIMEOUT) as info:
+            page.get_by_role("button", name=label).click()
+        downloaded[label] = (info.value.suggested_filename, Path(info.value.path()).read_text(encoding="utf-8"))
+    name, note = downloaded["Clinical note"]
+    assert name == "hipguide-clinical-note.md"
+    assert "## Triage: ROUTINE" in note and md_escape(leader) in note
+    assert all(md_escape(kb.findings[f].label) in note for f in vignette.findings)
+    name, handout = downloaded["Patient handout"]
+    assert name == "hipguide-patient-handout.md" and handout.startswith("# Your self-care plan")
+    assert md_escape(next(i for i in expected.plan if i.stance != "neutral").advice) in handout
 
 
 def test_clicking_the_body_map_sets_the_location_finding(page, app_server, kb, artifacts):
