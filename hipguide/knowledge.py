@@ -114,7 +114,7 @@ class KnowledgeBase:
         """A digest of every file's content: the same knowledge gives the same digest, any edit a new one."""
         return sha256_text("\n".join(f"{path} {digest}" for path, digest in sorted(self.file_hashes.items())))
 
-    @property
+    @cached_property
     def claims_by_id(self) -> dict[str, Claim]:
         return {c.id: c for claims in self.claims.values() for c in claims}
 

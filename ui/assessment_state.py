@@ -30,7 +30,9 @@ def finding_key(finding_id: str) -> str:
 
 def finding_states(kb: KnowledgeBase) -> dict[str, str | None]:
     """Each known finding's state: "present", "absent" or None (not assessed)."""
-    return {fid: st.session_state.get(finding_key(fid)) for fid in kb.findings}
+    # One snapshot of the session's state: a few times faster than a lookup per finding.
+    state = st.session_state.to_dict()
+    return {fid: state.get(FINDING_PREFIX + fid) for fid in kb.findings}
 
 
 def current_case(kb: KnowledgeBase) -> dict:
