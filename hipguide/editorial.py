@@ -68,9 +68,16 @@ def safe_path(root: Path, rel: str) -> Path:
     return path
 
 
+# Names Windows reserves for devices, whatever the extension: a knowledge folder checked out there
+# could not hold sources/con.yaml.
+_DEVICE_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))})
+
+
 def check_new_id(value: str, what: str) -> str:
     if not ID_PATTERN.match(value or "") or len(value) > 60:
         raise EditError(f"{what} {value!r} is not allowed: use 1–60 characters a-z, 0-9 and _, starting with a letter")
+    if value in _DEVICE_NAMES:
+        raise EditError(f"{what} {value!r} is not allowed: it is a device name on Windows, so its file could not be checked out there")
     return value
 
 

@@ -50,6 +50,14 @@ def test_a_source_id_cannot_name_a_file_outside_the_knowledge_folder(mini, bad_i
     assert snapshot(mini.parent) == before, "nothing was written anywhere"
 
 
+@pytest.mark.parametrize("device", ["con", "nul", "com1", "lpt9", "aux", "prn"])
+def test_a_windows_device_name_is_refused_as_a_source_id(mini, device):
+    before = snapshot(mini.parent)
+    with pytest.raises(EditError, match="device name on Windows"):
+        add_source(mini, {**SOURCE_FIELDS, "id": device}, "Some verbatim text.", editor="Editor")
+    assert snapshot(mini.parent) == before
+
+
 @pytest.mark.parametrize("bad_id", ["../x", "/etc/passwd", "a/b", "CON", "x" * 200, "ünïcödé", ""], ids=repr)
 def test_other_editor_writes_refuse_the_same_names(mini, bad_id):
     before = snapshot(mini.parent)
@@ -89,7 +97,7 @@ def test_source_text_limits_are_clear(mini):
     with pytest.raises(EditError, match="too long"):
         add_source(mini, {**SOURCE_FIELDS, "id": "big"}, "x" * (editorial.MAX_SOURCE_CHARS + 1), editor="Editor")
     with pytest.raises(EditError, match="NUL"):
-        add_source(mini, {**SOURCE_FIELDS, "id": "nul"}, "a\x00b", editor="Editor")
+        add_source(mini, {**SOURCE_FIELDS, "id": "with_nul"}, "a\x00b", editor="Editor")
     with pytest.raises(EditError, match="editor name"):
         add_source(mini, {**SOURCE_FIELDS, "id": "anon"}, "text", editor="  ")
 
