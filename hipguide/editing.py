@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from .conflicts import topic_conflict
+from .editorial import field_problem
 from .models import PHASES, Claim, Guidance
 from .yamlio import KnowledgeError, load_yaml_text
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 NO_DISPOSITION = "—"
 DISPOSITIONS = ("accepted", "rejected", "accepted_with_modification")
+SAME_AS_GENERAL = "same_as_general"  # an override phase with no advice of its own
+OVERRIDE_COUNT = "ov_count"
 
 
 def disposition_claims(kb: KnowledgeBase, topic: str) -> list[str]:
@@ -47,17 +50,54 @@ def form_from_guidance(g: Guidance, claims: list[str]) -> dict[str, Any]:
         d = existing.get(cid)
         form[f"disp_{cid}"] = d.disposition if d else NO_DISPOSITION
         form[f"reason_{cid}"] = d.reason if d else ""
+    form[OVERRIDE_COUNT] = len(g.condition_overrides)
+    for i, ov in enumerate(g.condition_overrides):
+        form.update(override_form(i, ov.conditions, ov.reason,
+                                  {p: (a.stance, a.advice) for p, a in ov.phases.items()}))
     return form
 
 
+def override_form(i: int, conditions: list[str] | None = None, reason: str = "",
+                  phases: dict[str, tuple[str, str]] | None = None) -> dict[str, Any]:
+    """Form values for condition-specific override number `i` (a new, empty one by default)."""
+    phases = phases or {}
+    form: dict[str, Any] = {f"ov{i}_conditions": list(conditions or []), f"ov{i}_reason": reason, f"ov{i}_remove": False}
+    for p in PHASES:
+        stance, advice = phases.get(p, (SAME_AS_GENERAL, ""))
+        form[f"ov{i}_{p}_stance"] = stance
+        form[f"ov{i}_{p}_advice"] = advice
+    return form
+
+
+def overrides_from_form(form: dict[str, Any]) -> list[dict[str, Any]]:
+    """The condition-specific overrides in the form, without those marked for removal.
+
+    A phase left as "same as the general advice" is left out, so the general advice applies to it.
+    """
+    out = []
+    for i in range(int(form.get(OVERRIDE_COUNT) or 0)):
+        if form.get(f"ov{i}_remove"):
+            continue
+        phases = {p: {"stance": form.get(f"ov{i}_{p}_stance"), "advice": (form.get(f"ov{i}_{p}_advice") or "").strip()}
+                  for p in PHASES if form.get(f"ov{i}_{p}_stance", SAME_AS_GENERAL) != SAME_AS_GENERAL}
+        out.append({"conditions": list(form.get(f"ov{i}_conditions") or []), "phases": phases,
+                    "reason": (form.get(f"ov{i}_reason") or "").strip()})
+    return out
+
+
 def changes_from_form(form: dict[str, Any], claims: list[str], source_hashes: dict[str, str]) -> dict[str, Any]:
-    """The `changes` for `editorial.save_guidance` from the form values (condition overrides are kept as they are)."""
+    """The `changes` for `editorial.save_guidance` from the form values.
+
+    Condition-specific overrides are replaced by the form's when it has them (`ov_count`), and kept
+    as they are otherwise.
+    """
     dispositions = []
     for cid in claims:
         choice = form.get(f"disp_{cid}", NO_DISPOSITION)
         if choice and choice != NO_DISPOSITION:
             dispositions.append({"claim": cid, "disposition": choice, "reason": (form.get(f"reason_{cid}") or "").strip()})
     approver = (form.get("approver") or "").strip()
+    overrides = {"condition_overrides": overrides_from_form(form)} if OVERRIDE_COUNT in form else {}
     return {
         "status": form["status"],
         "approver": approver or None,
@@ -67,6 +107,7 @@ def changes_from_form(form: dict[str, Any], claims: list[str], source_hashes: di
         "phases": {p: {"stance": form[f"{p}_stance"], "advice": (form.get(f"{p}_advice") or "").strip()} for p in PHASES},
         "rationale": (form.get("rationale") or "").strip(),
         "dispositions": dispositions,
+        **overrides,
         "source_hashes": dict(source_hashes),
     }
 
@@ -86,13 +127,7 @@ def proposed_guidance(current: Guidance | None, topic: str, changes: dict[str, A
     try:
         return Guidance.model_validate(data), []
     except ValidationError as exc:
-        return None, [_problem_text(e) for e in exc.errors()]
-
-
-def _problem_text(error: dict[str, Any]) -> str:
-    where = ".".join(str(x) for x in error.get("loc", ()))
-    msg = str(error.get("msg", "")).removeprefix("Value error, ")
-    return f"{where}: {msg}" if where else msg
+        return None, [field_problem(e) for e in exc.errors()]
 
 
 def suggest_claim_id(topic: str, source: str, quote: str, existing: set[str]) -> str:

@@ -203,6 +203,13 @@ def _commit(root: Path, rel: str, text: str, base_version: str | None, entry: di
     return SaveResult(rel, new_version, entry)
 
 
+def field_problem(error: dict[str, Any]) -> str:
+    """A pydantic error as "field.path: message", so an editor knows which field to fix."""
+    where = ".".join(str(x) for x in error.get("loc", ()))
+    msg = str(error.get("msg", "")).removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
@@ -227,7 +234,7 @@ def save_guidance(root: Path, topic: str, changes: dict[str, Any], editor: str, 
     try:
         g = Guidance.model_validate(data)
     except ValueError as exc:
-        raise EditError("the decision is not valid", [Problem(rel, 1, str(e["msg"]).removeprefix("Value error, "))
+        raise EditError("the decision is not valid", [Problem(rel, 1, field_problem(e))
                                                       for e in getattr(exc, "errors", lambda: [])()]) from None
     after = guidance_document(g)
     before_plain = json.loads(json.dumps(before, default=str)) if before else None

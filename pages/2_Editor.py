@@ -16,12 +16,15 @@ from hipguide.comparison import md_quote_in_context, md_source_text, quote_in_pa
 from hipguide.editing import (
     DISPOSITIONS,
     NO_DISPOSITION,
+    OVERRIDE_COUNT,
+    SAME_AS_GENERAL,
     audit_rows,
     changes_from_form,
     claim_conflicts,
     current_source_hashes,
     disposition_claims,
     form_from_guidance,
+    override_form,
     parse_flag_lines,
     proposed_guidance,
     suggest_claim_id,
@@ -156,8 +159,7 @@ def guidance_tab(editor: str | None) -> None:
     b.selectbox("Certainty", CERTAINTIES, key=f"{key}certainty", format_func=words)
     c.multiselect("Applies to (none = all conditions)", list(kb.conditions), key=f"{key}applies_to",
                   format_func=lambda cid: kb.conditions[cid].label)
-    if g.condition_overrides:
-        st.caption(f"{len(g.condition_overrides)} condition-specific override(s) are kept as they are.")
+    override_fields(key)
     st.text_area("Rationale: which claims were accepted or rejected, and why (at least 40 characters)",
                  key=f"{key}rationale", height=140)
 
@@ -205,6 +207,32 @@ def guidance_tab(editor: str | None) -> None:
             flash("success", f"Saved {kb.topics[topic].label}: version {result.audit_entry.get('version')} "
                              f"({result.audit_entry.get('status')}), recorded in the audit trail.")
             st.rerun()
+
+
+def override_fields(key: str) -> None:
+    """Condition-specific advice: for each override, its conditions, its advice per phase and why it differs."""
+    st.markdown("##### Condition-specific advice")
+    count = ss.get(key + OVERRIDE_COUNT, 0)
+    st.caption("Advice that replaces the general advice above for some conditions (a safety rule, say). A phase left "
+               "on “same as the general advice” follows the general advice for those conditions too."
+               + ("" if count else " This topic has none."))
+    for i in range(count):
+        with st.container(border=True):
+            top, remove = st.columns([4, 1], vertical_alignment="bottom")
+            top.multiselect(f"Override {i + 1}: for these conditions", list(kb.conditions), key=f"{key}ov{i}_conditions",
+                            format_func=lambda cid: kb.conditions[cid].label)
+            remove.checkbox("Remove", key=f"{key}ov{i}_remove", help="Leave this override out of the saved decision")
+            for phase, column in zip(PHASES, st.columns(3), strict=True):
+                with column:
+                    st.selectbox(f"{phase.capitalize()}: stance", [SAME_AS_GENERAL, *STANCES], key=f"{key}ov{i}_{phase}_stance",
+                                 format_func=lambda v: "same as the general advice" if v == SAME_AS_GENERAL else words(v))
+                    st.text_area(f"{phase.capitalize()}: advice", key=f"{key}ov{i}_{phase}_advice", height=100)
+            st.text_input("Why these conditions need different advice", key=f"{key}ov{i}_reason")
+    if st.button("Add condition-specific advice", key=f"{key}ov_add", icon=":material/add:"):
+        for field, value in override_form(count).items():
+            ss[key + field] = value
+        ss[key + OVERRIDE_COUNT] = count + 1
+        st.rerun()
 
 
 def cached_impact(topic: str, proposed: Any) -> list:

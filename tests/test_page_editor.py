@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from hipguide import assess, load_knowledge
 from hipguide.editorial import read_audit
+from hipguide.exports import md_escape
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Editor.py")
 PASSPHRASE = "correct horse battery staple"  # noqa: S105 - a test value, not a secret
@@ -203,3 +204,58 @@ def test_tag_claim_with_live_verbatim_check_updates_conflicts(editing: Path) -> 
     kb = load_knowledge(editing)
     assert "pillow_medshun_test_claim" in kb.claims_by_id
     assert read_audit(editing)[-1]["action"] == "add_claim"
+
+
+def test_condition_specific_advice_can_be_changed_added_and_removed(editing: Path) -> None:
+    kb = load_knowledge(editing)
+    vignette = kb.vignettes["03_lateral_hip_pain_side_lying"]  # gluteal tendinopathy
+    stretching = kb.guidance["stretching"]
+    tendinopathy = next(i for i, ov in enumerate(stretching.condition_overrides) if ov.conditions == ["gluteal_tendinopathy"])
+    tear = next(i for i, ov in enumerate(stretching.condition_overrides) if ov.conditions == ["muscle_tear"])
+    phase = assess(kb, vignette).case.phase
+    at = open_topic(signed_in(), "stretching")
+    assert at.text_area(key=f"g_stretching_ov{tendinopathy}_{phase}_advice").value == \
+        stretching.condition_overrides[tendinopathy].phases[phase].advice
+
+    # change one override's advice, remove another, add a third
+    new_advice = "Avoid stretches that pull the leg across the body; gentle range of movement only."
+    at.text_area(key=f"g_stretching_ov{tendinopathy}_{phase}_advice").input(new_advice)
+    at.checkbox(key=f"g_stretching_ov{tear}_remove").check()
+    at.button(key="g_stretching_ov_add").click().run()
+    added = len(stretching.condition_overrides)
+    at.multiselect(key=f"g_stretching_ov{added}_conditions").select("sciatica")
+    at.selectbox(key=f"g_stretching_ov{added}_recovery_stance").select("conditional")
+    at.text_area(key=f"g_stretching_ov{added}_recovery_advice").input("Only nerve glides your physiotherapist has shown you.")
+    at.text_input(key=f"g_stretching_ov{added}_reason").input("Stretching an irritated nerve root can flare leg pain.")
+    at.run()
+    assert not [w.value for w in at.warning if "cannot be saved" in w.value]
+    assert any("condition_overrides" in str(df.value) for df in at.dataframe)  # the preview lists the change
+    at.button(key="save_stretching").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+
+    saved = load_knowledge(editing).guidance["stretching"]
+    by_conditions = {tuple(ov.conditions): ov for ov in saved.condition_overrides}
+    assert by_conditions[("gluteal_tendinopathy",)].phases[phase].advice == new_advice
+    assert ("muscle_tear",) not in by_conditions
+    sciatica = by_conditions[("sciatica",)]
+    assert list(sciatica.phases) == ["recovery"]  # phases left "same as the general advice" are not written
+    assert sciatica.reason.startswith("Stretching an irritated nerve root")
+    entry = read_audit(editing)[-1]
+    assert any(c["field"].startswith("condition_overrides") for c in entry["changes"])
+    plan = {i.topic: i for i in assess(load_knowledge(editing), vignette).plan}
+    assert plan["stretching"].advice == new_advice  # the assessment uses it at once
+
+
+def test_an_incomplete_override_is_refused_with_the_field_named(editing: Path) -> None:
+    before = (editing / "guidance" / "ice.yaml").read_bytes()
+    at = open_topic(signed_in())
+    count = len(load_knowledge(editing).guidance["ice"].condition_overrides)
+    at.button(key="g_ice_ov_add").click().run()
+    at.text_input(key=f"g_ice_ov{count}_reason").input("A reason, but no conditions and no advice")
+    at.run()
+    warning = " ".join(w.value for w in at.warning)
+    assert md_escape(f"condition_overrides.{count}.conditions") in warning
+    assert md_escape(f"condition_overrides.{count}.phases") in warning
+    at.button(key="save_ice").click().run()
+    assert any("Nothing was written" in e.value and "conditions" in e.value for e in at.error), [e.value for e in at.error]
+    assert (editing / "guidance" / "ice.yaml").read_bytes() == before
