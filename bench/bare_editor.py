@@ -1,6 +1,6 @@
-"""Bare twin of the Editor page (signed in, editing a topic's guidance) for the benchmark: the same kinds and
-counts of elements (18 selectboxes, 16 text inputs, 7 text areas, tabs, a form, preview dataframes), static
-data, no logic. Run: streamlit run bench/bare_editor.py"""
+"""Bare twin of the Editor page (signed in, editing ice's guidance) for the benchmark: the same kinds and
+counts of elements (24 selectboxes, 18 text inputs, 13 text areas, 2 condition-specific overrides, tabs, a
+form, preview dataframes), static data, no logic. Run: streamlit run bench/bare_editor.py"""
 
 from __future__ import annotations
 
@@ -35,6 +35,20 @@ with tabs[0]:
     a.selectbox("Strength", ["strong", "conditional", "practice_statement"], key="strength")
     b.selectbox("Certainty", ["high", "moderate", "low", "very_low", "not_graded"], key="certainty")
     c.multiselect("Applies to (none = all conditions)", [f"Condition {i}" for i in range(9)], key="applies_to")
+    st.markdown("##### Condition-specific advice")
+    st.caption(TEXT)
+    for i in range(2):  # ice has two condition-specific overrides
+        with st.container(border=True):
+            top, remove = st.columns([4, 1], vertical_alignment="bottom")
+            top.multiselect(f"Override {i + 1}: for these conditions", [f"Condition {k}" for k in range(9)],
+                            default=[f"Condition {i}"], key=f"ov{i}_conditions")
+            remove.checkbox("Remove", key=f"ov{i}_remove", help=TEXT)
+            for phase, column in zip(["Acute", "Recovery", "Prevention"], st.columns(3), strict=True):
+                with column:
+                    st.selectbox(f"{phase}: stance", ["same", *STANCES], key=f"ov{i}_{phase}_stance")
+                    st.text_area(f"{phase}: advice", TEXT if phase == "Acute" else "", key=f"ov{i}_{phase}_advice", height=100)
+            st.text_input("Why these conditions need different advice", TEXT[:90], key=f"ov{i}_reason")
+    st.button("Add condition-specific advice", key="ov_add", icon=":material/add:")
     st.text_area("Rationale", TEXT * 6, key="rationale", height=140)
     st.markdown("##### Disposition of each conflicting claim")
     for i in range(6):
