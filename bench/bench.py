@@ -454,8 +454,8 @@ UNSEEN_RUNS: Counter[str] = Counter()  # clicks after which no finished script r
 def _click_settled_ms(page: Any, locator: Any, name: str = "") -> float:
     """Click, wait for the rerun and for the page to stop changing; ms from the click to the last change.
 
-    A click whose script run is never seen finishing (the page changed, but its run state did not
-    flip, or no run came) is counted in UNSEEN_RUNS and reported, rather than hanging the benchmark.
+    A click after which no script run finishes within 20 s (by the page's run state or the server's
+    "finished" message) is counted in UNSEEN_RUNS and reported, rather than hanging the benchmark.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from ui_helpers import runs, wait_idle, wait_quiet

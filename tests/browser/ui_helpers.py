@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
+from dataclasses import dataclass
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 # Counts finished script runs: the stApp element's data-test-script-state goes back to "notRunning".
 INSTRUMENT = """
@@ -47,6 +52,7 @@ def new_page(browser, viewport: dict | None = None):
     context.add_init_script(INSTRUMENT)
     context.add_init_script(QUIET_INSTRUMENT)
     page = context.new_page()
+    _count_finished_runs(page)
     page.hg_page_errors = []  # type: ignore[attr-defined]
     page.hg_dialogs = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda exc: page.hg_page_errors.append(str(exc)))  # type: ignore[attr-defined]
@@ -59,14 +65,53 @@ def new_page(browser, viewport: dict | None = None):
     return context, page
 
 
-def runs(page) -> int:
-    return page.evaluate("() => window.__hg ? window.__hg.runs : 0")
+def _count_finished_runs(page) -> None:
+    """Count the server's "script finished" messages on the page's WebSocket.
+
+    The page's run state is the usual signal that a rerun has finished, but when a run is short the
+    frontend can apply "started" and "finished" in one render, so the state never visibly flips.
+    The message from the server is always there.
+    """
+    page.hg_finished = 0  # type: ignore[attr-defined]
+    interrupted = ForwardMsg.FINISHED_EARLY_FOR_RERUN
+
+    def on_frame(payload) -> None:
+        if not isinstance(payload, (bytes, bytearray)):
+            return
+        msg = ForwardMsg()
+        try:
+            msg.ParseFromString(bytes(payload))
+        except Exception:  # not a ForwardMsg: nothing to count
+            return
+        if msg.WhichOneof("type") == "script_finished" and msg.script_finished != interrupted:
+            page.hg_finished += 1  # type: ignore[attr-defined]
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
 
 
-def wait_idle(page, timeout: float = 30_000, after: int | None = None) -> None:
-    """Wait until the app has finished its script run (and, with `after`, finished a run past that count)."""
+@dataclass(frozen=True)
+class RunMark:
+    """How many script runs a page had finished at one moment, by both signals."""
+
+    seen: int      # run-state flips seen in the page
+    finished: int  # "script finished" messages from the server
+
+
+def runs(page) -> RunMark:
+    return RunMark(page.evaluate("() => window.__hg ? window.__hg.runs : 0"), getattr(page, "hg_finished", 0))
+
+
+def wait_idle(page, timeout: float = 30_000, after: RunMark | None = None) -> None:
+    """Wait until the app has finished its script run (and, with `after`, finished a run since that mark)."""
     if after is not None:
-        page.wait_for_function(f"() => window.__hg && window.__hg.runs > {after}", timeout=timeout)
+        deadline = time.monotonic() + timeout / 1000
+        while True:
+            now = runs(page)
+            if now.seen > after.seen or now.finished > after.finished:
+                break
+            if time.monotonic() > deadline:
+                raise PlaywrightTimeoutError(f"no script run finished within {timeout / 1000:.0f} s (since {after})")
+            page.wait_for_timeout(20)  # lets Playwright deliver the WebSocket events meanwhile
     page.wait_for_function(IDLE, timeout=timeout)
 
 
@@ -77,9 +122,10 @@ def wait_quiet(page, quiet_ms: int = 400, timeout: float = 15_000) -> None:
 
 
 def open_app(page, base_url: str, path: str = "", timeout: float = 45_000) -> None:
+    before = runs(page)
     page.goto(f"{base_url}/{path.lstrip('/')}", wait_until="domcontentloaded", timeout=timeout)
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    wait_idle(page, timeout=timeout, after=0)
+    wait_idle(page, timeout=timeout, after=RunMark(0, before.finished))  # the new page counts from zero
     page.wait_for_selector('[data-testid="stMain"] h1, [data-testid="stMain"] h2', timeout=timeout)
 
 
