@@ -135,10 +135,16 @@ def guidance_tab(editor: str | None) -> None:
     rel = f"guidance/{topic}.yaml"
     key = f"g_{topic}_"
     bases: dict[str, str] = ss.setdefault("bases", {})
-    if f"{key}status" not in ss or topic not in bases:  # the editor opens the topic: remember the version
+    drafts: dict[str, dict[str, Any]] = ss.setdefault("drafts", {})
+    if topic not in bases:  # the editor opens the topic: remember the version their input starts from
         bases[topic] = file_version(root, rel)
+        drafts.pop(topic, None)
         for field, value in form_from_guidance(g, claims).items():
             ss[key + field] = value
+    # Streamlit forgets a widget's value while it is not shown (another topic, another page): put
+    # back this topic's unsaved input, still against the version it started from.
+    for field, value in drafts.get(topic, {}).items():
+        ss.setdefault(key + field, value)
     for field, value in form_from_guidance(g, claims).items():  # claims tagged since opening
         ss.setdefault(key + field, value)
 
@@ -159,7 +165,7 @@ def guidance_tab(editor: str | None) -> None:
     b.selectbox("Certainty", CERTAINTIES, key=f"{key}certainty", format_func=words)
     c.multiselect("Applies to (none = all conditions)", list(kb.conditions), key=f"{key}applies_to",
                   format_func=lambda cid: kb.conditions[cid].label)
-    override_fields(key)
+    override_fields(key, add_key=f"add_override_{topic}")  # a button's key must not be under `key` (drafts)
     st.text_area("Rationale: which claims were accepted or rejected, and why (at least 40 characters)",
                  key=f"{key}rationale", height=140)
 
@@ -185,6 +191,7 @@ def guidance_tab(editor: str | None) -> None:
     s3.text_input("Change note (for the audit trail)", key=f"{key}note")
 
     form = {k.removeprefix(key): v for k, v in ss.items() if isinstance(k, str) and k.startswith(key)}
+    drafts[topic] = form
     changes = changes_from_form(form, claims, current_source_hashes(kb, topic))
     proposed, problems = proposed_guidance(g, topic, changes)
     if problems:
@@ -204,12 +211,13 @@ def guidance_tab(editor: str | None) -> None:
             bases[topic] = result.version_hash
             ss.get("stale", {}).pop(topic, None)
             ss.pop(f"{key}note", None)
+            drafts[topic].pop("note", None)  # a change note belongs to one save
             flash("success", f"Saved {kb.topics[topic].label}: version {result.audit_entry.get('version')} "
                              f"({result.audit_entry.get('status')}), recorded in the audit trail.")
             st.rerun()
 
 
-def override_fields(key: str) -> None:
+def override_fields(key: str, add_key: str) -> None:
     """Condition-specific advice: for each override, its conditions, its advice per phase and why it differs."""
     st.markdown("##### Condition-specific advice")
     count = ss.get(key + OVERRIDE_COUNT, 0)
@@ -228,7 +236,7 @@ def override_fields(key: str) -> None:
                                  format_func=lambda v: "same as the general advice" if v == SAME_AS_GENERAL else words(v))
                     st.text_area(f"{phase.capitalize()}: advice", key=f"{key}ov{i}_{phase}_advice", height=100)
             st.text_input("Why these conditions need different advice", key=f"{key}ov{i}_reason")
-    if st.button("Add condition-specific advice", key=f"{key}ov_add", icon=":material/add:"):
+    if st.button("Add condition-specific advice", key=add_key, icon=":material/add:"):
         for field, value in override_form(count).items():
             ss[key + field] = value
         ss[key + OVERRIDE_COUNT] = count + 1
@@ -293,6 +301,7 @@ def stale_panel(topic: str, stale: dict[str, str]) -> None:
         for k in [k for k in ss if isinstance(k, str) and k.startswith(f"g_{topic}_")]:
             del ss[k]
         ss["bases"].pop(topic, None)
+        ss.get("drafts", {}).pop(topic, None)
         ss["stale"].pop(topic, None)
         st.rerun()
 

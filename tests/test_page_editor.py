@@ -221,7 +221,7 @@ def test_condition_specific_advice_can_be_changed_added_and_removed(editing: Pat
     new_advice = "Avoid stretches that pull the leg across the body; gentle range of movement only."
     at.text_area(key=f"g_stretching_ov{tendinopathy}_{phase}_advice").input(new_advice)
     at.checkbox(key=f"g_stretching_ov{tear}_remove").check()
-    at.button(key="g_stretching_ov_add").click().run()
+    at.button(key="add_override_stretching").click().run()
     added = len(stretching.condition_overrides)
     at.multiselect(key=f"g_stretching_ov{added}_conditions").select("sciatica")
     at.selectbox(key=f"g_stretching_ov{added}_recovery_stance").select("conditional")
@@ -250,7 +250,7 @@ def test_an_incomplete_override_is_refused_with_the_field_named(editing: Path) -
     before = (editing / "guidance" / "ice.yaml").read_bytes()
     at = open_topic(signed_in())
     count = len(load_knowledge(editing).guidance["ice"].condition_overrides)
-    at.button(key="g_ice_ov_add").click().run()
+    at.button(key="add_override_ice").click().run()
     at.text_input(key=f"g_ice_ov{count}_reason").input("A reason, but no conditions and no advice")
     at.run()
     warning = " ".join(w.value for w in at.warning)
@@ -259,3 +259,28 @@ def test_an_incomplete_override_is_refused_with_the_field_named(editing: Path) -
     at.button(key="save_ice").click().run()
     assert any("Nothing was written" in e.value and "conditions" in e.value for e in at.error), [e.value for e in at.error]
     assert (editing / "guidance" / "ice.yaml").read_bytes() == before
+
+
+def test_unsaved_input_survives_looking_at_another_topic_and_still_meets_the_version_check(editing: Path) -> None:
+    mine = "My unsaved advice on ice, written before looking something up under heat."
+    at = open_topic(signed_in("First Editor"))
+    at.text_area(key="g_ice_acute_advice").input(mine)
+    at.selectbox(key="g_ice_acute_stance").select("neutral").run()
+    open_topic(at, "heat")
+    open_topic(at, "ice")
+    assert at.text_area(key="g_ice_acute_advice").value == mine
+    assert at.selectbox(key="g_ice_acute_stance").value == "neutral"
+
+    # Meanwhile another editor saves ice: the kept input is still checked against the version it started from.
+    other = open_topic(signed_in("Second Editor"))
+    other.text_area(key="g_ice_acute_advice").input("The second editor's advice on ice.")
+    other.button(key="save_ice").click().run()
+    assert not other.error, [e.value for e in other.error]
+    saved = (editing / "guidance" / "ice.yaml").read_text(encoding="utf-8")
+
+    open_topic(at, "heat")
+    open_topic(at, "ice")
+    at.button(key="save_ice").click().run()
+    assert any("another editor saved" in e.value for e in at.error)
+    assert (editing / "guidance" / "ice.yaml").read_text(encoding="utf-8") == saved
+    assert at.text_area(key="g_ice_acute_advice").value == mine
