@@ -13,9 +13,10 @@ from hipguide.assessment import AssessmentError, assess
 from hipguide.exports import md_escape
 from ui import assessment_view as view
 from ui.assessment_state import current_case
-from ui.common import disclaimer, knowledge_or_stop
+from ui.common import disclaimer, knowledge_or_stop, page_nav
 
 st.set_page_config(page_title="HipGuide — Assessment", page_icon="🦴", layout="wide")
+page_nav()
 
 kb = knowledge_or_stop()
 try:

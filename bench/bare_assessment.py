@@ -7,9 +7,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 import streamlit as st
-from bare_data import CONDITIONS, FINDINGS, PER_TAB, TABS, topic_view
+from bare_data import CONDITIONS, FINDINGS, PER_TAB, TABS, page_links, topic_view
 
 st.set_page_config(page_title="Bare assessment", layout="wide")
+page_links()
 
 SENTENCE = ("Keep gently active rather than resting completely: walking, easy cycling or an easy jog are fine as long "
             "as the pain stays mild and settles by the next morning. ")

@@ -7,9 +7,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 import streamlit as st
-from bare_data import topic_view
+from bare_data import page_links, topic_view
 
 st.set_page_config(page_title="Bare compare", layout="wide")
+page_links()
 
 TOPICS = [f"Topic {i}: a self-care question" for i in range(13)]
 VOICES = [f"source_{i}" for i in range(4)]

@@ -29,6 +29,16 @@ def as_knowledge():
     return SimpleNamespace(findings=findings, conditions=conditions)
 
 
+def page_links() -> None:
+    """The sidebar's three page links, as every HipGuide page draws them. A twin has no other pages, and
+    links to a page need the app's own page list, so these point at a local address instead."""
+    import streamlit as st
+
+    with st.sidebar:
+        for label, icon in (("Assessment", ":material/stethoscope:"), ("Compare sources", ":material/compare_arrows:"),
+                            ("Editor", ":material/edit_note:")):
+            st.page_link("http://localhost:8501/", label=label, icon=icon)
+
 
 def topic_view(text: str, rows: int, quotes: int, boxed_rows: bool) -> None:
     """The bare twin of ui.topic_view.render_topic: the same element kinds, static text, no logic.

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from bare_data import page_links
 
 st.set_page_config(page_title="Bare editor", layout="wide")
+page_links()
 
 STANCES = ["recommend", "conditional", "advise_against", "neutral"]
 TEXT = ("Ice is not recommended as a treatment for deep buttock or hip muscle pain: a cold pack cannot cool muscles this "

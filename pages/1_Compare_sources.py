@@ -30,10 +30,11 @@ from hipguide.comparison import (
 from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.models import PHASES
 from ui.charts import spec_template
-from ui.common import disclaimer, knowledge_or_stop
+from ui.common import disclaimer, knowledge_or_stop, page_nav
 from ui.topic_view import STANCE_ICON, render_topic
 
 st.set_page_config(page_title="HipGuide — Compare sources", page_icon="⚖️", layout="wide")
+page_nav()
 
 CELL_STANCES = [*STANCE_ORDER, "mixed", "silent"]
 CONFLICT_KINDS = ["direct", "conditional", "scope", "none"]

@@ -47,11 +47,20 @@ from hipguide.editorial import (
 )
 from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.models import CREDIBILITY_FLAGS, PHASES, Claim
-from ui.common import PASSPHRASE_ENV, check_passphrase, configured_passphrase, disclaimer, editor_name, knowledge_dir
+from ui.common import (
+    PASSPHRASE_ENV,
+    check_passphrase,
+    configured_passphrase,
+    disclaimer,
+    editor_name,
+    knowledge_dir,
+    page_nav,
+)
 from ui.common import knowledge_or_stop as _knowledge
 from ui.topic_view import render_topic
 
 st.set_page_config(page_title="HipGuide — Editor", page_icon="✏️", layout="wide")
+page_nav()
 
 STANCES = ["recommend", "conditional", "advise_against", "neutral"]
 STRENGTHS = ["strong", "conditional", "practice_statement"]

@@ -227,6 +227,11 @@ def test_downloads_hold_this_patients_note_and_handout(app, page_kb, monkeypatch
     assert "piriformis stretch test" not in handout.lower()  # plain words for the patient, no exam findings
 
 
+def test_the_sidebar_names_the_pages_in_clinic_words(app):
+    links = [(link.proto.label, link.proto.page) for link in app.sidebar.get("page_link")]
+    assert links == [("Assessment", ""), ("Compare sources", "Compare_sources"), ("Editor", "Editor")]
+
+
 def test_page_states_that_it_supports_clinical_judgement(app):
     assert any("does not replace, clinical judgement" in c.value for c in app.caption)
 

@@ -13,12 +13,14 @@ from streamlit.testing.v1 import AppTest
 
 from hipguide.knowledge import KnowledgeBase
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "1_Compare_sources.py")
+ENTRY = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+PAGE = "pages/1_Compare_sources.py"
 UNESCAPE = re.compile(r"\\(.)")
 
 
 def page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    # Started from the entry file, as a browser does, so the links between pages resolve.
+    at = AppTest.from_file(ENTRY, default_timeout=60).switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at
 

@@ -12,13 +12,15 @@ from hipguide import assess, load_knowledge
 from hipguide.editorial import read_audit
 from hipguide.exports import md_escape
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Editor.py")
+ENTRY = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+PAGE = "pages/2_Editor.py"
 PASSPHRASE = "correct horse battery staple"  # noqa: S105 - a test value, not a secret
 UNESCAPED_TAG = re.compile(r"(?<!\\)<(script|img)")
 
 
 def page() -> AppTest:
-    return AppTest.from_file(PAGE, default_timeout=60)
+    # Started from the entry file, as a browser does, so the links between pages resolve.
+    return AppTest.from_file(ENTRY, default_timeout=60).switch_page(PAGE)
 
 
 def markdown_bodies(at: AppTest) -> list[str]:

@@ -73,6 +73,21 @@ def knowledge_or_stop() -> KnowledgeBase:
     return loaded.kb  # type: ignore[return-value]
 
 
+# The pages in the clinic's words. Streamlit's own list would call the landing page "dashboard" after
+# its file, so .streamlit/config.toml hides that list and every page draws this one.
+PAGES = (
+    ("dashboard.py", "Assessment", ":material/stethoscope:"),
+    ("pages/1_Compare_sources.py", "Compare sources", ":material/compare_arrows:"),
+    ("pages/2_Editor.py", "Editor", ":material/edit_note:"),
+)
+
+
+def page_nav() -> None:
+    with st.sidebar:
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+
+
 def disclaimer() -> None:
     st.caption(f"⚕️ {DISCLAIMER}")
 

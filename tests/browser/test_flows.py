@@ -172,6 +172,10 @@ def test_every_page_opens_from_its_address_on_a_fresh_server(browser, tmp_path, 
             assert not exceptions_on_page(pg), f"{name}: {exceptions_on_page(pg)}"
             assert pg.locator('[data-testid="stMain"] h1').count() >= 1
             assert not pg.hg_page_errors, pg.hg_page_errors  # type: ignore[attr-defined]
+            # The sidebar lists the pages in clinic words, and only once (Streamlit's own list is off).
+            sidebar = pg.locator('[data-testid="stSidebar"]')
+            labels = [text.split("\n")[-1] for text in sidebar.get_by_role("link").all_inner_texts()]  # after the icon
+            assert labels == ["Assessment", "Compare sources", "Editor"]
             screenshot(pg, artifacts / f"page_{name}.png")
         finally:
             context.close()
