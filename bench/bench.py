@@ -535,7 +535,7 @@ def bench_browser(quick: bool) -> None:
                 open_tab(bare, bare_data.tab_of(20))
                 bare_option = bare.get_by_role("radiogroup", name=name_pattern(bare_data.FINDINGS[20])).get_by_role("radio").nth(0)
                 t_real, t_bare = [], []
-                for _ in range(6 if quick else 16):
+                for _ in range(6 if quick else 30):
                     t_real.append(_click_settled_ms(real, real_option, "HipGuide"))
                     t_bare.append(_click_settled_ms(bare, bare_option, "bare"))
                 real_ms, bare_ms = statistics.median(t_real), statistics.median(t_bare)
