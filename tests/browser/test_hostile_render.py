@@ -4,6 +4,7 @@ Every page must show it as inert text: no dialog, nothing executed, no injected 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 
@@ -110,32 +111,32 @@ def assert_inert(page, where: str, artifacts, expect_text: bool = True) -> None:
     screenshot(page, artifacts / f"hostile_{where}.png")
 
 
-def test_assessment_page_shows_hostile_advice_as_text(browser, hostile_server, artifacts):
+@contextlib.contextmanager
+def page_on_ice(browser, url: str, path: str, topic_box: str):
+    """A fresh session on one page, with the ice topic (whose texts are hostile) chosen."""
     context, page = new_page(browser)
     try:
-        open_app(page, hostile_server.url)
-        select_option(page, "Topic in focus", "Ice / cold")
-        assert_inert(page, "assessment", artifacts)
+        open_app(page, url, path)
+        select_option(page, topic_box, "Ice / cold")
+        yield page
     finally:
         context.close()
+    assert not page.hg_page_errors  # type: ignore[attr-defined]
+
+
+def test_assessment_page_shows_hostile_advice_as_text(browser, hostile_server, artifacts):
+    with page_on_ice(browser, hostile_server.url, "", "Topic in focus") as page:
+        assert_inert(page, "assessment", artifacts)
 
 
 def test_comparison_page_shows_hostile_source_and_rationale_as_text(browser, hostile_server, artifacts):
-    context, page = new_page(browser)
-    try:
-        open_app(page, hostile_server.url, "Compare_sources")
-        select_option(page, "Topic", "Ice / cold")
+    with page_on_ice(browser, hostile_server.url, "Compare_sources", "Topic") as page:
         assert_inert(page, "compare", artifacts)
         assert LONG_LINE[:1000] in main_text(page).replace("\n", ""), "the long line is shown (wrapped)"
-    finally:
-        context.close()
 
 
 def test_editor_page_shows_hostile_text_as_text(browser, hostile_server, artifacts):
-    context, page = new_page(browser)
-    try:
-        open_app(page, hostile_server.url, "Editor")
-        select_option(page, "Topic", "Ice / cold")
+    with page_on_ice(browser, hostile_server.url, "Editor", "Topic") as page:
         assert_inert(page, "editor_read_only", artifacts)
         page.get_by_label("Your name (recorded in the audit trail)").fill(IMG)
         page.get_by_label("Editor passphrase").fill(EDITOR_PASSPHRASE)
@@ -145,6 +146,3 @@ def test_editor_page_shows_hostile_text_as_text(browser, hostile_server, artifac
         history = page.get_by_role("tab", name="History")
         history.click()
         assert_inert(page, "editor_history", artifacts, expect_text=False)
-    finally:
-        context.close()
-    assert not page.hg_page_errors  # type: ignore[attr-defined]
