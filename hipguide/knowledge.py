@@ -189,6 +189,10 @@ class _Collector:
         shown = self.shown(path) if isinstance(path, Path) else path
         self.problems.append(Problem(shown, line, message))
 
+    def add_at(self, path: Path, data: Any, loc: tuple[Any, ...], message: str) -> None:
+        """A problem at the line of `loc` in a file's data (looked up now: only problems pay for lines)."""
+        self.add(path, self.line(data, loc), message)
+
     def yaml(self, path: Path) -> Any:
         rel = self.rel(path)
         try:
@@ -250,7 +254,7 @@ def _index(items: list[Any], path: Path, raw: Any, list_key: str, col: _Collecto
     out: dict[str, Any] = {}
     for i, item in enumerate(items):
         if item.id in out:
-            col.add(path, col.line(raw, (list_key, i, "id")), f"duplicate {kind} id {item.id!r}")
+            col.add_at(path, raw, (list_key, i, "id"), f"duplicate {kind} id {item.id!r}")
         out[item.id] = item
     return out
 
@@ -258,9 +262,9 @@ def _index(items: list[Any], path: Path, raw: Any, list_key: str, col: _Collecto
 def _check_file_name(col: _Collector, path: Path, raw: Any, key: str, value: str, known: dict[str, Any] | None) -> None:
     """One record per file: its id (or topic) must match the file name, and be a known one."""
     if value != path.stem:
-        col.add(path, col.line(raw, (key,)), f"{key} {value!r} must match its file name {path.stem!r}")
+        col.add_at(path, raw, (key,), f"{key} {value!r} must match its file name {path.stem!r}")
     if known and value not in known:
-        col.add(path, col.line(raw, (key,)), f"unknown {key} {value!r}")
+        col.add_at(path, raw, (key,), f"unknown {key} {value!r}")
 
 
 def _yaml_files(col: _Collector, directory: Path) -> list[Path]:
@@ -325,12 +329,12 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
     if isinstance(raw_targets, dict) and isinstance(raw_targets.get("targets"), list):
         for i, t in enumerate(raw_targets["targets"]):
             if not isinstance(t, dict) or not isinstance(t.get("id"), str):
-                col.add(p_targets, col.line(raw_targets, ("targets", i)), "each target needs an id")
+                col.add_at(p_targets, raw_targets, ("targets", i), "each target needs an id")
                 continue
             targets[t["id"]] = Target(t["id"], str(t.get("label") or t["id"]), t.get("within"))
         for i, t in enumerate(targets.values()):
             if t.within and t.within not in targets:
-                col.add(p_targets, col.line(raw_targets, ("targets", i, "within")), f"unknown target {t.within!r}")
+                col.add_at(p_targets, raw_targets, ("targets", i, "within"), f"unknown target {t.within!r}")
     elif raw_targets is not None:
         col.add(p_targets, 1, "expected a 'targets' list")
 
@@ -348,14 +352,14 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
             continue
         _check_file_name(col, path, raw, "id", src.id, None)
         if src.id in sources:
-            col.add(path, col.line(raw, ("id",)), f"duplicate source id {src.id!r}")
+            col.add_at(path, raw, ("id",), f"duplicate source id {src.id!r}")
             continue
         text_path = path.parent / src.text
         try:
             text = _source_text(col, text_path)
         except KnowledgeError as exc:
             if not text_path.exists():
-                col.add(path, col.line(raw, ("text",)), f"source text {src.text!r} not found beside this file")
+                col.add_at(path, raw, ("text",), f"source text {src.text!r} not found beside this file")
             else:
                 col.problems.extend(exc.problems)
             continue
@@ -369,14 +373,14 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
     for sid, src in sources.items():
         path, raw = source_raw[sid]
         if src.duplicate_of is not None and src.duplicate_of not in sources:
-            col.add(path, col.line(raw, ("duplicate_of",)), f"duplicate_of names unknown source {src.duplicate_of!r}")
+            col.add_at(path, raw, ("duplicate_of",), f"duplicate_of names unknown source {src.duplicate_of!r}")
         if src.duplicate_of == sid:
-            col.add(path, col.line(raw, ("duplicate_of",)), "a source cannot be a duplicate of itself")
+            col.add_at(path, raw, ("duplicate_of",), "a source cannot be a duplicate of itself")
         for i, flag in enumerate(src.flags):
             # Evidence that reads as a quote must be one; a described pattern is allowed to paraphrase.
             ev = flag.evidence.strip()
             if ev.startswith(('"', "“")) and normalise_text(ev.strip('"“”')) not in normalised_texts[sid]:
-                col.add(path, col.line(raw, ("flags", i, "evidence")), f"flag {flag.flag}: quoted evidence not found in the source text")
+                col.add_at(path, raw, ("flags", i, "evidence"), f"flag {flag.flag}: quoted evidence not found in the source text")
 
     # --- conditions, findings
     p_cond = root / "conditions.yaml"
@@ -403,15 +407,14 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
         rel = col.rel(path)
         for i, claim in enumerate(cfile.claims):
             if claim.id in claim_ids:
-                col.add(path, col.line(raw, ("claims", i, "id")), f"duplicate claim id {claim.id!r} (also in {claim_ids[claim.id]})")
+                col.add_at(path, raw, ("claims", i, "id"), f"duplicate claim id {claim.id!r} (also in {claim_ids[claim.id]})")
             claim_ids[claim.id] = rel
             if claim.source not in sources:
-                col.add(path, col.line(raw, ("claims", i, "source")), f"unknown source {claim.source!r}")
+                col.add_at(path, raw, ("claims", i, "source"), f"unknown source {claim.source!r}")
             elif normalise_text(claim.quote) not in normalised_texts[claim.source]:
-                col.add(path, col.line(raw, ("claims", i, "quote")),
-                        f"quote is not verbatim in {claim.source}: {claim.quote[:70]!r}")
+                col.add_at(path, raw, ("claims", i, "quote"), f"quote is not verbatim in {claim.source}: {claim.quote[:70]!r}")
             if targets and claim.scope.target not in targets:
-                col.add(path, col.line(raw, ("claims", i, "scope", "target")), f"unknown target {claim.scope.target!r}")
+                col.add_at(path, raw, ("claims", i, "scope", "target"), f"unknown target {claim.scope.target!r}")
         claims[cfile.topic] = list(cfile.claims)
     all_claims = {c.id: (topic, c) for topic, cl in claims.items() for c in cl}
 
@@ -429,25 +432,24 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
         _check_file_name(col, path, raw, "topic", g.topic, topics)
         for i, cid in enumerate(g.applies_to):
             if conditions and cid not in conditions:
-                col.add(path, col.line(raw, ("applies_to", i)), f"unknown condition {cid!r}")
+                col.add_at(path, raw, ("applies_to", i), f"unknown condition {cid!r}")
         for i, ov in enumerate(g.condition_overrides):
             for j, cid in enumerate(ov.conditions):
                 if conditions and cid not in conditions:
-                    col.add(path, col.line(raw, ("condition_overrides", i, "conditions", j)), f"unknown condition {cid!r}")
+                    col.add_at(path, raw, ("condition_overrides", i, "conditions", j), f"unknown condition {cid!r}")
         seen_disp: set[str] = set()
         for i, d in enumerate(g.dispositions):
-            # Lines are looked up only for a problem: finding one re-parses the file with lines.
+            loc = ("dispositions", i, "claim")
             if d.claim in seen_disp:
-                col.add(path, col.line(raw, ("dispositions", i, "claim")), f"claim {d.claim!r} has more than one disposition")
+                col.add_at(path, raw, loc, f"claim {d.claim!r} has more than one disposition")
             seen_disp.add(d.claim)
             if d.claim not in all_claims:
-                col.add(path, col.line(raw, ("dispositions", i, "claim")), f"disposition for unknown claim {d.claim!r}")
+                col.add_at(path, raw, loc, f"disposition for unknown claim {d.claim!r}")
             elif all_claims[d.claim][0] != g.topic:
-                col.add(path, col.line(raw, ("dispositions", i, "claim")),
-                        f"claim {d.claim!r} belongs to topic {all_claims[d.claim][0]!r}, not {g.topic!r}")
+                col.add_at(path, raw, loc, f"claim {d.claim!r} belongs to topic {all_claims[d.claim][0]!r}, not {g.topic!r}")
         for sid in g.source_hashes:
             if sid not in sources:
-                col.add(path, col.line(raw, ("source_hashes", sid)), f"source_hashes names unknown source {sid!r}")
+                col.add_at(path, raw, ("source_hashes", sid), f"source_hashes names unknown source {sid!r}")
         guidance[g.topic] = g
         guidance_raw[g.topic] = (path, raw)
 
@@ -459,13 +461,14 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
     if lf:
         for cid, rows in lf.likelihood_ratios.items():
             if conditions and cid not in conditions:
-                col.add(p_lr, col.line(raw_lr, ("likelihood_ratios", cid)), f"unknown condition {cid!r}")
+                col.add_at(p_lr, raw_lr, ("likelihood_ratios", cid), f"unknown condition {cid!r}")
             per: dict[str, LikelihoodRatio] = {}
             for i, row in enumerate(rows):
+                loc = ("likelihood_ratios", cid, i, "finding")
                 if findings and row.finding not in findings:
-                    col.add(p_lr, col.line(raw_lr, ("likelihood_ratios", cid, i, "finding")), f"unknown finding {row.finding!r}")
+                    col.add_at(p_lr, raw_lr, loc, f"unknown finding {row.finding!r}")
                 if row.finding in per:
-                    col.add(p_lr, col.line(raw_lr, ("likelihood_ratios", cid, i, "finding")), f"{cid}: finding {row.finding!r} listed twice")
+                    col.add_at(p_lr, raw_lr, loc, f"{cid}: finding {row.finding!r} listed twice")
                 per[row.finding] = row
             likelihood_ratios[cid] = per
         for cid in conditions:
@@ -482,10 +485,10 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
         for key in ("all_of", "any_of"):
             for j, fid in enumerate(getattr(rule, key)):
                 if findings and fid not in findings:
-                    col.add(p_rf, col.line(raw_rf, ("red_flags", i, key, j)), f"unknown finding {fid!r}")
+                    col.add_at(p_rf, raw_rf, ("red_flags", i, key, j), f"unknown finding {fid!r}")
         for tid in rule.plan_overrides:
             if topics and tid not in topics:
-                col.add(p_rf, col.line(raw_rf, ("red_flags", i, "plan_overrides", tid)), f"unknown topic {tid!r}")
+                col.add_at(p_rf, raw_rf, ("red_flags", i, "plan_overrides", tid), f"unknown topic {tid!r}")
 
     # --- referral zones and body map
     p_bm = root / "body_map.yaml"
@@ -495,7 +498,7 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
     region_ids = _index(regions, p_bm, raw_bm, "regions", col, "region")
     for i, region in enumerate(regions):
         if region.finding is not None and findings and region.finding not in findings:
-            col.add(p_bm, col.line(raw_bm, ("regions", i, "finding")), f"unknown finding {region.finding!r}")
+            col.add_at(p_bm, raw_bm, ("regions", i, "finding"), f"unknown finding {region.finding!r}")
 
     p_rz = root / "referral_zones.yaml"
     raw_rz = col.yaml(p_rz)
@@ -505,12 +508,12 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
         for key in ("zones", "spillover"):
             for j, rid in enumerate(getattr(muscle, key)):
                 if region_ids and rid not in region_ids:
-                    col.add(p_rz, col.line(raw_rz, ("muscles", i, key, j)), f"unknown body-map region {rid!r}")
+                    col.add_at(p_rz, raw_rz, ("muscles", i, key, j), f"unknown body-map region {rid!r}")
     if cf:
         for i, cond in enumerate(cf.conditions):
             for j, mid in enumerate(cond.muscles):
                 if muscles and mid not in muscles:
-                    col.add(p_cond, col.line(raw_cond, ("conditions", i, "muscles", j)), f"unknown muscle {mid!r}")
+                    col.add_at(p_cond, raw_cond, ("conditions", i, "muscles", j), f"unknown muscle {mid!r}")
 
     # --- vignettes
     vignettes: dict[str, Vignette] = {}
@@ -523,10 +526,10 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
         for key in ("findings", "absent"):
             for j, fid in enumerate(getattr(v, key)):
                 if findings and fid not in findings:
-                    col.add(path, col.line(raw, (key, j)), f"unknown finding {fid!r}")
+                    col.add_at(path, raw, (key, j), f"unknown finding {fid!r}")
         for cid in [v.expect.top1, *v.expect.top3_contains]:
             if cid and conditions and cid not in conditions:
-                col.add(path, col.line(raw, ("expect",)), f"unknown condition {cid!r}")
+                col.add_at(path, raw, ("expect",), f"unknown condition {cid!r}")
         vignettes[path.stem] = v
 
     kb = KnowledgeBase(
@@ -547,7 +550,7 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
         path, raw = guidance_raw[topic]
         disposed = {d.claim for d in guidance[topic].dispositions}
         for claim_id in sorted(tc.conflicting_claim_ids - disposed):
-            col.add(path, col.line(raw, ("dispositions",)), f"conflicting claim {claim_id!r} has no disposition")
+            col.add_at(path, raw, ("dispositions",), f"conflicting claim {claim_id!r} has no disposition")
     for topic in topics:
         if topic not in guidance and topic not in invalid_guidance:
             col.add(root / "guidance" / f"{topic}.yaml", 1, f"topic {topic!r} has no adopted guidance")
