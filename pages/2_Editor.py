@@ -144,16 +144,12 @@ def guidance_tab(editor: str | None) -> None:
     rel = f"guidance/{topic}.yaml"
     key = f"g_{topic}_"
     bases: dict[str, str] = ss.setdefault("bases", {})
-    drafts: dict[str, dict[str, Any]] = ss.setdefault("drafts", {})
+    # The form's widgets keep their values for the session (persist_state), so unsaved input survives
+    # a look at another topic or page, still against the version it started from.
     if topic not in bases:  # the editor opens the topic: remember the version their input starts from
         bases[topic] = file_version(root, rel)
-        drafts.pop(topic, None)
         for field, value in form_from_guidance(g, claims).items():
             ss[key + field] = value
-    # Streamlit forgets a widget's value while it is not shown (another topic, another page): put
-    # back this topic's unsaved input, still against the version it started from.
-    for field, value in drafts.get(topic, {}).items():
-        ss.setdefault(key + field, value)
     for field, value in form_from_guidance(g, claims).items():  # claims tagged since opening
         ss.setdefault(key + field, value)
 
@@ -167,16 +163,16 @@ def guidance_tab(editor: str | None) -> None:
     st.markdown(f"##### Editing version {g.version} → {g.version + 1}")
     for phase, column in zip(PHASES, st.columns(3), strict=True):
         with column:
-            st.selectbox(f"{phase.capitalize()}: stance", STANCES, key=f"{key}{phase}_stance", format_func=words)
-            st.text_area(f"{phase.capitalize()}: advice in plain words", key=f"{key}{phase}_advice", height=110)
+            st.selectbox(f"{phase.capitalize()}: stance", STANCES, key=f"{key}{phase}_stance", persist_state="session", format_func=words)
+            st.text_area(f"{phase.capitalize()}: advice in plain words", key=f"{key}{phase}_advice", persist_state="session", height=110)
     a, b, c = st.columns(3)
-    a.selectbox("Strength", STRENGTHS, key=f"{key}strength", format_func=words)
-    b.selectbox("Certainty", CERTAINTIES, key=f"{key}certainty", format_func=words)
-    c.multiselect("Applies to (none = all conditions)", list(kb.conditions), key=f"{key}applies_to",
+    a.selectbox("Strength", STRENGTHS, key=f"{key}strength", persist_state="session", format_func=words)
+    b.selectbox("Certainty", CERTAINTIES, key=f"{key}certainty", persist_state="session", format_func=words)
+    c.multiselect("Applies to (none = all conditions)", list(kb.conditions), key=f"{key}applies_to", persist_state="session",
                   format_func=lambda cid: kb.conditions[cid].label)
-    override_fields(key, add_key=f"add_override_{topic}")  # a button's key must not be under `key` (drafts)
+    override_fields(key, add_key=f"add_override_{topic}")
     st.text_area("Rationale: which claims were accepted or rejected, and why (at least 40 characters)",
-                 key=f"{key}rationale", height=140)
+                 key=f"{key}rationale", persist_state="session", height=140)
 
     if claims:
         st.markdown("##### Disposition of each conflicting claim")
@@ -189,18 +185,17 @@ def guidance_tab(editor: str | None) -> None:
                     st.markdown(f"`{cid}` — {md_escape(voice_label(kb, claim.source))}, **{words(claim.stance)}**  \n"
                                 f"> {md_escape(quote[:300])}{'…' if len(quote) > 300 else ''}")
                 left, right = st.columns([1, 3])
-                left.selectbox("Disposition", [NO_DISPOSITION, *DISPOSITIONS], key=f"{key}disp_{cid}",
+                left.selectbox("Disposition", [NO_DISPOSITION, *DISPOSITIONS], key=f"{key}disp_{cid}", persist_state="session",
                                format_func=words)
-                right.text_input("Reason", key=f"{key}reason_{cid}")
+                right.text_input("Reason", key=f"{key}reason_{cid}", persist_state="session")
 
     s1, s2, s3 = st.columns([1, 1, 2])
-    s1.radio("Status", ["draft", "approved"], key=f"{key}status", horizontal=True,
+    s1.radio("Status", ["draft", "approved"], key=f"{key}status", persist_state="session", horizontal=True,
              help="Draft guidance is used too, but marked DRAFT wherever it appears")
-    s2.text_input("Approver (required to approve)", key=f"{key}approver")
-    s3.text_input("Change note (for the audit trail)", key=f"{key}note")
+    s2.text_input("Approver (required to approve)", key=f"{key}approver", persist_state="session")
+    s3.text_input("Change note (for the audit trail)", key=f"{key}note", persist_state="session")
 
     form = {k.removeprefix(key): v for k, v in ss.items() if isinstance(k, str) and k.startswith(key)}
-    drafts[topic] = form
     changes = changes_from_form(form, claims, current_source_hashes(kb, topic))
     proposed, problems = proposed_guidance(g, topic, changes)
     if problems:
@@ -220,7 +215,6 @@ def guidance_tab(editor: str | None) -> None:
             bases[topic] = result.version_hash
             ss.get("stale", {}).pop(topic, None)
             ss.pop(f"{key}note", None)
-            drafts[topic].pop("note", None)  # a change note belongs to one save
             flash("success", f"Saved {kb.topics[topic].label}: version {result.audit_entry.get('version')} "
                              f"({result.audit_entry.get('status')}), recorded in the audit trail.")
             st.rerun()
@@ -236,15 +230,15 @@ def override_fields(key: str, add_key: str) -> None:
     for i in range(count):
         with st.container(border=True):
             top, remove = st.columns([4, 1], vertical_alignment="bottom")
-            top.multiselect(f"Override {i + 1}: for these conditions", list(kb.conditions), key=f"{key}ov{i}_conditions",
+            top.multiselect(f"Override {i + 1}: for these conditions", list(kb.conditions), key=f"{key}ov{i}_conditions", persist_state="session",
                             format_func=lambda cid: kb.conditions[cid].label)
-            remove.checkbox("Remove", key=f"{key}ov{i}_remove", help="Leave this override out of the saved decision")
+            remove.checkbox("Remove", key=f"{key}ov{i}_remove", persist_state="session", help="Leave this override out of the saved decision")
             for phase, column in zip(PHASES, st.columns(3), strict=True):
                 with column:
-                    st.selectbox(f"{phase.capitalize()}: stance", [SAME_AS_GENERAL, *STANCES], key=f"{key}ov{i}_{phase}_stance",
+                    st.selectbox(f"{phase.capitalize()}: stance", [SAME_AS_GENERAL, *STANCES], key=f"{key}ov{i}_{phase}_stance", persist_state="session",
                                  format_func=lambda v: "same as the general advice" if v == SAME_AS_GENERAL else words(v))
-                    st.text_area(f"{phase.capitalize()}: advice", key=f"{key}ov{i}_{phase}_advice", height=100)
-            st.text_input("Why these conditions need different advice", key=f"{key}ov{i}_reason")
+                    st.text_area(f"{phase.capitalize()}: advice", key=f"{key}ov{i}_{phase}_advice", persist_state="session", height=100)
+            st.text_input("Why these conditions need different advice", key=f"{key}ov{i}_reason", persist_state="session")
     if st.button("Add condition-specific advice", key=add_key, icon=":material/add:"):
         for field, value in override_form(count).items():
             ss[key + field] = value
@@ -310,7 +304,6 @@ def stale_panel(topic: str, stale: dict[str, str]) -> None:
         for k in [k for k in ss if isinstance(k, str) and k.startswith(f"g_{topic}_")]:
             del ss[k]
         ss["bases"].pop(topic, None)
-        ss.get("drafts", {}).pop(topic, None)
         ss["stale"].pop(topic, None)
         st.rerun()
 

@@ -286,3 +286,20 @@ def test_unsaved_input_survives_looking_at_another_topic_and_still_meets_the_ver
     assert any("another editor saved" in e.value for e in at.error)
     assert (editing / "guidance" / "ice.yaml").read_text(encoding="utf-8") == saved
     assert at.text_area(key="g_ice_acute_advice").value == mine
+
+
+def test_discarding_my_input_loads_their_version_into_the_form(editing: Path) -> None:
+    first, second = open_topic(signed_in("First Editor")), open_topic(signed_in("Second Editor"))
+    first.text_area(key="g_ice_acute_advice").input("First editor's advice on ice.")
+    first.button(key="save_ice").click().run()
+    second.text_area(key="g_ice_acute_advice").input("Second editor's advice on ice.")
+    second.button(key="save_ice").click().run()
+    assert any("another editor saved" in e.value for e in second.error)
+
+    second.button(key="reload_ice").click().run()
+    assert not second.exception and not second.error, [e.value for e in second.error]
+    assert second.text_area(key="g_ice_acute_advice").value == "First editor's advice on ice."
+    open_topic(second, "heat")
+    open_topic(second, "ice")  # and it stays theirs, not the discarded input
+    assert second.text_area(key="g_ice_acute_advice").value == "First editor's advice on ice."
+    assert [e["editor"] for e in read_audit(editing)] == ["First Editor"]
