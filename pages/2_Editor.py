@@ -321,19 +321,19 @@ def add_source_tab(editor: str | None) -> None:
     st.caption("Paste the article's text exactly as published; claims are checked word for word against it.")
     with st.form("add_source_form"):
         a, b = st.columns(2)
-        source_id = a.text_input("Id (a-z, 0-9, _; e.g. physio_blog_2024)", key="src_id", max_chars=60)
-        title = b.text_input("Title", key="src_title")
-        publisher = a.text_input("Publisher", key="src_publisher")
-        author = b.text_input("Author (blank if none is named)", key="src_author")
-        date = a.text_input("Date as the source gives it (blank if none)", key="src_date")
-        kind = b.selectbox("Kind", SOURCE_KINDS, key="src_kind", format_func=words)
-        duplicate_of = a.selectbox("Same article as (counts as one voice)", ["", *kb.sources], key="src_duplicate",
+        source_id = a.text_input("Id (a-z, 0-9, _; e.g. physio_blog_2024)", key="src_id", persist_state="session", max_chars=60)
+        title = b.text_input("Title", key="src_title", persist_state="session")
+        publisher = a.text_input("Publisher", key="src_publisher", persist_state="session")
+        author = b.text_input("Author (blank if none is named)", key="src_author", persist_state="session")
+        date = a.text_input("Date as the source gives it (blank if none)", key="src_date", persist_state="session")
+        kind = b.selectbox("Kind", SOURCE_KINDS, key="src_kind", persist_state="session", format_func=words)
+        duplicate_of = a.selectbox("Same article as (counts as one voice)", ["", *kb.sources], key="src_duplicate", persist_state="session",
                                    format_func=lambda s: s or "— not a duplicate —")
-        attribution = b.text_input("Attribution", key="src_attribution",
+        attribution = b.text_input("Attribution", key="src_attribution", persist_state="session",
                                    placeholder="Text reproduced verbatim for comparison; © the original publisher.")
-        flags_text = st.text_area("Credibility flags, one per line as `flag: evidence`", key="src_flags", height=100,
+        flags_text = st.text_area("Credibility flags, one per line as `flag: evidence`", key="src_flags", persist_state="session", height=100,
                                   help="Flags: " + ", ".join(CREDIBILITY_FLAGS))
-        text = st.text_area("Source text (verbatim)", key="src_text", height=260)
+        text = st.text_area("Source text (verbatim)", key="src_text", persist_state="session", height=260)
         submitted = st.form_submit_button("Add source", key="src_submit", type="primary")
     if not submitted:
         return
@@ -363,12 +363,12 @@ def tag_claim_tab(editor: str | None) -> None:
     sources = list(kb.sources)
     if ss.get("tag_source") not in sources:
         ss.pop("tag_source", None)
-    sid = st.selectbox("Source", sources, key="tag_source", format_func=lambda s: voice_label(kb, s))
+    sid = st.selectbox("Source", sources, key="tag_source", persist_state="session", format_func=lambda s: voice_label(kb, s))
     text = kb.source_texts[sid]
     with st.expander("Source text (select the words you want to quote and copy them below)",
                      expanded=ss.get("added_source_preview") == sid):
         st.markdown(md_source_text(text))
-    quote = st.text_area("Quote (word for word from the source)", key="tag_quote", height=90)
+    quote = st.text_area("Quote (word for word from the source)", key="tag_quote", persist_state="session", height=90)
     if quote.strip():
         if verbatim_check(text, quote):
             st.success("Found verbatim in the source:", icon="✅")
@@ -377,18 +377,18 @@ def tag_claim_tab(editor: str | None) -> None:
             st.error("Not found word for word in this source (whitespace, curly quotes and dashes are ignored). "
                      "Copy it exactly.", icon="❌")
     a, b, c = st.columns(3)
-    topic = a.selectbox("Topic", list(kb.topics), key="tag_topic", format_func=lambda t: kb.topics[t].label)
-    stance = b.selectbox("Stance", STANCES, key="tag_stance", format_func=words)
-    phases = c.multiselect("Phases (none = not phase-specific)", list(PHASES), key="tag_phases")
+    topic = a.selectbox("Topic", list(kb.topics), key="tag_topic", persist_state="session", format_func=lambda t: kb.topics[t].label)
+    stance = b.selectbox("Stance", STANCES, key="tag_stance", persist_state="session", format_func=words)
+    phases = c.multiselect("Phases (none = not phase-specific)", list(PHASES), key="tag_phases", persist_state="session")
     d, e, f = st.columns(3)
-    target = d.selectbox("Target structure", list(kb.targets), key="tag_target",
+    target = d.selectbox("Target structure", list(kb.targets), key="tag_target", persist_state="session",
                          index=list(kb.targets).index("general") if "general" in kb.targets else 0,
                          format_func=lambda t: kb.targets[t].label)
-    population = e.text_input("Population (blank = general)", key="tag_population")
-    note = f.text_input("Note", key="tag_note")
+    population = e.text_input("Population (blank = general)", key="tag_population", persist_state="session")
+    note = f.text_input("Note", key="tag_note", persist_state="session")
     existing = set(kb.claims_by_id)
     suggested = suggest_claim_id(topic, sid, quote, existing) if quote.strip() else ""
-    claim_id = st.text_input("Claim id", key="tag_id", placeholder=suggested or "e.g. ice_source_short_name") or suggested
+    claim_id = st.text_input("Claim id", key="tag_id", persist_state="session", placeholder=suggested or "e.g. ice_source_short_name") or suggested
 
     claim_doc = {"id": claim_id, "source": sid, "stance": stance, "quote": " ".join(quote.split()),
                  "scope": {"phases": phases, "target": target, "population": population.strip() or None},
@@ -402,8 +402,8 @@ def tag_claim_tab(editor: str | None) -> None:
         st.warning("This claim opposes another independent voice on this topic, so the adopted guidance must say "
                    "how it is treated. The disposition is saved with the claim as a new guidance version.", icon="⚡")
         x, y = st.columns([1, 3])
-        choice = x.selectbox("Disposition", list(DISPOSITIONS), key="tag_disposition", format_func=words)
-        reason = y.text_input("Reason", key="tag_reason")
+        choice = x.selectbox("Disposition", list(DISPOSITIONS), key="tag_disposition", persist_state="session", format_func=words)
+        reason = y.text_input("Reason", key="tag_reason", persist_state="session")
         disposition = {"disposition": choice, "reason": reason}
     claims_base = ss.setdefault("claims_bases", {}).setdefault(topic, file_version(root, f"claims/{topic}.yaml"))
     if st.button("Add claim", key="tag_save", type="primary"):
