@@ -59,7 +59,7 @@ def matrix_template() -> dict:
         x=x, y=y,
         color=alt.Color("stance:N", title="stance",
                         scale=alt.Scale(domain=CELL_STANCES, range=[STANCE_COLOURS[s] for s in CELL_STANCES]),
-                        legend=alt.Legend(orient="bottom", labelExpr=_legend_words())),
+                        legend=alt.Legend(orient="bottom", columns=3, labelExpr=_legend_words())),  # wraps, never clipped
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.35)),
         tooltip=tooltip,
     ).transform_filter("datum.kind == 'cell'").add_params(pick)
