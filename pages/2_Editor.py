@@ -146,11 +146,12 @@ def guidance_tab(editor: str | None) -> None:
     bases: dict[str, str] = ss.setdefault("bases", {})
     # The form's widgets keep their values for the session (persist_state), so unsaved input survives
     # a look at another topic or page, still against the version it started from.
+    on_disk = form_from_guidance(g, claims)
     if topic not in bases:  # the editor opens the topic: remember the version their input starts from
         bases[topic] = file_version(root, rel)
-        for field, value in form_from_guidance(g, claims).items():
+        for field, value in on_disk.items():
             ss[key + field] = value
-    for field, value in form_from_guidance(g, claims).items():  # claims tagged since opening
+    for field, value in on_disk.items():  # claims tagged since opening
         ss.setdefault(key + field, value)
 
     stale = ss.get("stale", {}).get(topic)

@@ -32,7 +32,7 @@ def finding_states(kb: KnowledgeBase) -> dict[str, str | None]:
     """Each known finding's state: "present", "absent" or None (not assessed)."""
     # One snapshot of the session's state: a few times faster than a lookup per finding.
     state = st.session_state.to_dict()
-    return {fid: state.get(FINDING_PREFIX + fid) for fid in kb.findings}
+    return {fid: state.get(finding_key(fid)) for fid in kb.findings}
 
 
 def current_case(kb: KnowledgeBase) -> dict:
