@@ -22,6 +22,7 @@ SourceKind = Literal["consumer_health", "practitioner_blog", "clinic_marketing",
 FindingGroup = Literal["location", "onset", "aggravator", "nerve", "examination", "risk", "red_flag"]
 Provenance = Literal["published", "clinical_estimate"]
 View = Literal["posterior", "lateral", "anterior"]
+Sex = Literal["female", "male"]
 
 PHASES: tuple[Phase, ...] = ("acute", "recovery", "prevention")
 TRIAGE_ORDER: dict[str, int] = {"routine": 0, "urgent": 1, "emergency": 2}
@@ -284,12 +285,13 @@ class BodyMapFile(Strict):
 
 
 class Case(Strict):
-    """The input of an assessment: findings present, findings checked and absent, phase, age."""
+    """The input of an assessment: findings present, findings checked and absent, phase, age, sex."""
 
     findings: list[Id] = Field(default_factory=list)
     absent: list[Id] = Field(default_factory=list)
     phase: Phase = "acute"
     age: int | None = Field(default=None, ge=0, le=120)
+    sex: Sex | None = None
 
     @model_validator(mode="after")
     def _not_both(self) -> Case:
