@@ -302,12 +302,17 @@ class Case(Strict):
 
 
 class Expectation(Strict):
+    # The diagnosis the vignette was written for (from the literature's typical presentation): the
+    # reference for the accuracy report. Mixed or red-flag cases may leave it out.
+    diagnosis: Id | None = None
     top1: Id | None = None
     top3_contains: list[Id] = Field(default_factory=list)
     triage: TriageLevel | None = None
     triage_at_least: TriageLevel | None = None
     plan_stance: dict[Id, Stance] = Field(default_factory=dict)
     not_in_plan: list[Id] = Field(default_factory=list)
+    none_fits: bool | None = None    # the result must (true) or must not (false) say "none of these fits"
+    sufficient: bool | None = None   # the result must (true) or must not (false) call the findings sufficient
 
 
 class Vignette(Case):
