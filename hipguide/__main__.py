@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from .accuracy import accuracy, report_lines
 from .assessment import AssessmentError, assess
 from .conflicts import compute_conflicts
 from .knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
@@ -128,6 +129,17 @@ def cmd_vignettes(args: argparse.Namespace) -> int:
     return 0 if results and passed == len(results) else 1
 
 
+def cmd_accuracy(args: argparse.Namespace) -> int:
+    kb = _kb(args)
+    vignettes = kb.vignettes if not args.dir else load_vignettes(Path(args.dir))
+    report = accuracy(kb, vignettes)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(report_lines(report)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--knowledge", type=Path, default=DEFAULT_KNOWLEDGE_DIR,
@@ -148,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("vignettes", parents=[common], help="run vignette files")
     p.add_argument("dir", nargs="?")
     p.set_defaults(func=cmd_vignettes)
+    p = sub.add_parser("accuracy", parents=[common], help="top-1 / top-3 accuracy and calibration on vignettes")
+    p.add_argument("dir", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_accuracy)
     return parser
 
 

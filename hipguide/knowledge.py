@@ -24,14 +24,19 @@ from .models import (
     BodyMapFile,
     Claim,
     ClaimsFile,
+    CompositeRule,
     Condition,
     ConditionsFile,
+    DependenceGroup,
+    EvidenceRulesFile,
     Finding,
     FindingsFile,
     Guidance,
     LikelihoodRatio,
     LikelihoodRatiosFile,
     Muscle,
+    OutsideCause,
+    OutsideCausesFile,
     RedFlagRule,
     RedFlagsFile,
     ReferralZonesFile,
@@ -94,6 +99,9 @@ class KnowledgeBase:
     vignettes: dict[str, Vignette]
     file_hashes: dict[str, str]  # relative path -> sha256 of the bytes, for editors' version checks
     warnings: list[Problem] = field(default_factory=list)
+    dependence_groups: dict[str, DependenceGroup] = field(default_factory=dict)
+    composite_rules: list[CompositeRule] = field(default_factory=list)
+    outside_causes: list[OutsideCause] = field(default_factory=list)
     conflicts: dict[str, TopicConflict] = field(default_factory=dict)  # filled once loading succeeds
     _derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -475,6 +483,52 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
             if cid not in likelihood_ratios:
                 col.add(p_lr, 1, f"condition {cid!r} has no likelihood ratios")
 
+    # --- evidence rules: dependence groups and composite rules (optional file)
+    p_ev = root / "evidence_rules.yaml"
+    groups: dict[str, DependenceGroup] = {}
+    composites: list[CompositeRule] = []
+    if p_ev.exists() or col.rel(p_ev) in col.overlay:
+        raw_ev = col.yaml(p_ev)
+        ev = col.model(EvidenceRulesFile, raw_ev, p_ev)
+        if ev:
+            groups = _index(ev.dependence_groups, p_ev, raw_ev, "dependence_groups", col, "dependence group")
+            member_of: dict[str, str] = {}
+            for i, group in enumerate(ev.dependence_groups):
+                for j, fid in enumerate(group.findings):
+                    loc = ("dependence_groups", i, "findings", j)
+                    if findings and fid not in findings:
+                        col.add_at(p_ev, raw_ev, loc, f"unknown finding {fid!r}")
+                    elif fid in member_of:
+                        col.add_at(p_ev, raw_ev, loc, f"finding {fid!r} is already in group {member_of[fid]!r} "
+                                                      "(a finding belongs to one group at most)")
+                    member_of.setdefault(fid, group.id)
+            _index(ev.composite_rules, p_ev, raw_ev, "composite_rules", col, "composite rule")
+            for i, rule in enumerate(ev.composite_rules):
+                if conditions and rule.condition not in conditions:
+                    col.add_at(p_ev, raw_ev, ("composite_rules", i, "condition"), f"unknown condition {rule.condition!r}")
+                for j, fid in enumerate(rule.findings):
+                    if findings and fid not in findings:
+                        col.add_at(p_ev, raw_ev, ("composite_rules", i, "findings", j), f"unknown finding {fid!r}")
+                homes = {member_of[f] for f in rule.findings if f in member_of}
+                if len(homes) > 1:
+                    col.add_at(p_ev, raw_ev, ("composite_rules", i, "findings"),
+                               f"the rule's findings sit in different dependence groups ({', '.join(sorted(homes))})")
+            composites = list(ev.composite_rules)
+
+    # --- causes outside the differential, for "none of these fits" (optional file)
+    p_out = root / "outside_causes.yaml"
+    outside: list[OutsideCause] = []
+    if p_out.exists() or col.rel(p_out) in col.overlay:
+        raw_out = col.yaml(p_out)
+        of = col.model(OutsideCausesFile, raw_out, p_out)
+        if of:
+            _index(of.outside_causes, p_out, raw_out, "outside_causes", col, "outside cause")
+            for i, cause in enumerate(of.outside_causes):
+                for j, fid in enumerate(cause.when_any):
+                    if findings and fid not in findings:
+                        col.add_at(p_out, raw_out, ("outside_causes", i, "when_any", j), f"unknown finding {fid!r}")
+            outside = list(of.outside_causes)
+
     # --- red flags
     p_rf = root / "red_flags.yaml"
     raw_rf = col.yaml(p_rf)
@@ -527,7 +581,7 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
             for j, fid in enumerate(getattr(v, key)):
                 if findings and fid not in findings:
                     col.add_at(path, raw, (key, j), f"unknown finding {fid!r}")
-        for cid in [v.expect.top1, *v.expect.top3_contains]:
+        for cid in [v.expect.diagnosis, v.expect.top1, *v.expect.top3_contains]:
             if cid and conditions and cid not in conditions:
                 col.add_at(path, raw, ("expect",), f"unknown condition {cid!r}")
         vignettes[path.stem] = v
@@ -536,6 +590,7 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
         root=root, topics=topics, targets=targets, sources=sources, source_texts=source_texts, claims=claims,
         guidance=guidance, conditions=conditions, findings=findings, likelihood_ratios=likelihood_ratios,
         red_flags=red_flags, muscles=muscles, regions=regions, vignettes=vignettes, file_hashes=col.file_hashes,
+        dependence_groups=groups, composite_rules=composites, outside_causes=outside,
     )
 
     # --- rules that need the whole picture: every conflicting topic has reasoned, complete guidance

@@ -182,13 +182,81 @@ class Guidance(Strict):
         return self.phases[phase], None
 
 
+AGE_MAX = 120
+
+
+class PriorBand(Strict):
+    """The pre-test probability for an age range (inclusive), and why."""
+
+    ages: tuple[int, int]
+    prior: float = Field(gt=0, lt=1)
+    reason: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PriorBand:
+        lo, hi = self.ages
+        if not (0 <= lo <= hi <= AGE_MAX):
+            raise ValueError(f"ages: [{lo}, {hi}] must be two ages from 0 to {AGE_MAX}, the first not above the second")
+        return self
+
+
 class Condition(Strict):
     id: Id
     label: str = Field(min_length=1)
     summary: str = Field(min_length=1)
-    prior: float = Field(gt=0, lt=1)
+    prior: float = Field(gt=0, lt=1, description="all ages and both sexes: used when the age is not recorded")
     prior_provenance: str = Field(min_length=1)
+    priors_by_age: list[PriorBand] = Field(default_factory=list)
+    sex_odds_ratio: dict[Sex, float] = Field(default_factory=dict)
+    sex_reason: str | None = None
+    general_guidance: bool = Field(default=True, description="the general self-care guidance was written for it")
+    management: str | None = None
     muscles: list[Id] = Field(default_factory=list)
+
+    _id = field_validator("id")(_check_id)
+
+    @field_validator("sex_odds_ratio")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        for sex, ratio in value.items():
+            if not 0 < ratio <= 20:
+                raise ValueError(f"{sex}: an odds ratio must lie in (0, 20]")
+        return value
+
+    @model_validator(mode="after")
+    def _bands_cover_all_ages(self) -> Condition:
+        if self.priors_by_age:
+            expected = 0
+            for i, band in enumerate(self.priors_by_age):
+                lo, hi = band.ages
+                if lo != expected:
+                    raise ValueError(f"priors_by_age: band {i + 1} starts at {lo}, expected {expected} "
+                                     f"(bands run in order from 0 to {AGE_MAX} without gaps or overlaps)")
+                expected = hi + 1
+            if expected != AGE_MAX + 1:
+                raise ValueError(f"priors_by_age: the last band ends at {expected - 1}, expected {AGE_MAX}")
+        if self.sex_odds_ratio and not (self.sex_reason or "").strip():
+            raise ValueError("sex_reason: give the reason (and source) for the sex odds ratios")
+        if not self.general_guidance and not (self.management or "").strip():
+            raise ValueError("management: a condition the general guidance was not written for needs its usual management")
+        return self
+
+    def prior_for(self, age: int | None, sex: str | None) -> tuple[float, str]:
+        """The pre-test probability for this patient, and its basis in words."""
+        if age is None or not self.priors_by_age:
+            prior = self.prior
+            basis = "all ages" + (" (age not recorded)" if age is None and self.priors_by_age else "")
+        else:
+            band = next(b for b in self.priors_by_age if b.ages[0] <= age <= b.ages[1])
+            prior, basis = band.prior, f"age {band.ages[0]}–{band.ages[1]}"
+        ratio = self.sex_odds_ratio.get(sex) if sex else None
+        if ratio is not None and ratio != 1.0:
+            odds = prior / (1 - prior) * ratio
+            prior = odds / (1 + odds)
+            basis += f", {sex} (odds ×{ratio:g})"
+        elif self.sex_odds_ratio and sex is None:
+            basis += ", either sex (sex not recorded)"
+        return prior, basis
 
 
 class ConditionsFile(Strict):
@@ -209,18 +277,115 @@ class FindingsFile(Strict):
     findings: list[Finding] = Field(min_length=1)
 
 
+def _check_basis(record: LikelihoodRatio | CompositeRule) -> None:
+    if record.provenance == "published" and not (record.reference or "").strip():
+        raise ValueError("reference: a published likelihood ratio needs its reference")
+    if record.provenance == "clinical_estimate" and not (record.reason or "").strip():
+        raise ValueError("reason: a clinical estimate needs the reasoning behind it")
+    # Kappa measures agreement between examiners, not accuracy: it can never be a published LR's basis.
+    if record.provenance == "published" and "kappa" in (record.reference or "").lower():
+        raise ValueError("reference: kappa is reliability, not accuracy; it cannot support a published likelihood ratio")
+
+
 class LikelihoodRatio(Strict):
     finding: Id
     lr_positive: float = Field(gt=0, le=50)
     lr_negative: float = Field(default=1.0, gt=0, le=50)
     provenance: Provenance
+    # When only LR+ comes from the study, LR− is an estimate: say so here, and why in `reason`.
+    lr_negative_provenance: Provenance | None = None
     reference: str | None = None
+    reason: str | None = None
 
     @model_validator(mode="after")
-    def _published_needs_reference(self) -> LikelihoodRatio:
-        if self.provenance == "published" and not (self.reference or "").strip():
-            raise ValueError("reference: a published likelihood ratio needs its reference")
+    def _basis(self) -> LikelihoodRatio:
+        _check_basis(self)
+        if self.lr_negative_provenance == "clinical_estimate" and not (self.reason or "").strip():
+            raise ValueError("reason: say why LR− is a clinical estimate")
         return self
+
+    def provenance_of(self, present: bool) -> str:
+        return self.provenance if present else (self.lr_negative_provenance or self.provenance)
+
+
+class DependenceGroup(Strict):
+    """Findings that measure the same thing: for any condition only the strongest for, and the
+    strongest against, count, so correlated evidence is never multiplied."""
+
+    id: Id
+    label: str = Field(min_length=1)
+    findings: list[Id] = Field(min_length=2)
+    reason: str = Field(min_length=1)
+
+    _id = field_validator("id")(_check_id)
+
+
+class RuleTier(Strict):
+    at_least: int = Field(ge=1)
+    lr_positive: float = Field(gt=0, le=50)
+
+
+class CompositeRule(Strict):
+    """A published (or estimated) rule over several findings, e.g. "3 or more of 5". When its result is
+    known it replaces its findings' own ratios for that condition; while undetermined they count alone."""
+
+    id: Id
+    label: str = Field(min_length=1)
+    condition: Id
+    findings: list[Id] = Field(min_length=2)
+    at_least: int = Field(ge=1, description="positive when at least this many findings are present")
+    lr_positive: float = Field(gt=0, le=50)
+    lr_negative: float = Field(gt=0, le=50, description="when fewer than at_least can be present")
+    tiers: list[RuleTier] = Field(default_factory=list)
+    provenance: Provenance
+    reference: str | None = None
+    reason: str | None = None
+
+    _id = field_validator("id")(_check_id)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CompositeRule:
+        _check_basis(self)
+        if self.at_least > len(self.findings):
+            raise ValueError("at_least: is larger than the number of findings")
+        for tier in self.tiers:
+            if not self.at_least < tier.at_least <= len(self.findings):
+                raise ValueError(f"tiers: at_least {tier.at_least} must lie above {self.at_least} and at most "
+                                 f"{len(self.findings)}")
+        return self
+
+    def evaluate(self, present: frozenset[str], absent: frozenset[str]) -> tuple[bool, float, int] | None:
+        """(positive?, LR, findings present) once the rule's result is known, else None."""
+        n_present = sum(f in present for f in self.findings)
+        if n_present >= self.at_least:
+            lr = max((t.lr_positive for t in self.tiers if n_present >= t.at_least), default=self.lr_positive)
+            return True, lr, n_present
+        if len(self.findings) - sum(f in absent for f in self.findings) < self.at_least:
+            return False, self.lr_negative, n_present
+        return None
+
+
+class EvidenceRulesFile(Strict):
+    dependence_groups: list[DependenceGroup] = Field(default_factory=list)
+    composite_rules: list[CompositeRule] = Field(default_factory=list)
+
+
+class OutsideCause(Strict):
+    """A cause outside the differential to examine or refer for when none of the conditions fits."""
+
+    id: Id
+    label: str = Field(min_length=1)
+    when_any: list[Id] = Field(default_factory=list, description="shown when any is present; [] = always")
+    age_below: int | None = Field(default=None, ge=1, le=AGE_MAX)
+    age_at_least: int | None = Field(default=None, ge=0, le=AGE_MAX)
+    action: str = Field(min_length=1)
+    reference: str = Field(min_length=1)
+
+    _id = field_validator("id")(_check_id)
+
+
+class OutsideCausesFile(Strict):
+    outside_causes: list[OutsideCause] = Field(min_length=1)
 
 
 class LikelihoodRatiosFile(Strict):

@@ -100,3 +100,31 @@ def build_plan(kb: KnowledgeBase, phase: str, conditions: list[str], triage: Tri
             safety_override=safety_label, needs_review=review.get(topic_id, []),
         ))
     return items, None
+
+
+def written_for(kb: KnowledgeBase, items: list[PlanItem], conditions: list[str],
+                nothing_fits: bool = False) -> tuple[list[PlanItem], list[str]]:
+    """Keep only advice written for the plan's conditions, and say what was left out and why.
+
+    General advice (a topic's phases, `applies_to: []`) was written for buttock and hip muscle pain: it
+    applies to a condition marked `general_guidance: true`. A condition outside that scope (hip
+    osteoarthritis, spinal stenosis, vascular claudication…) gets only advice that names it (in
+    `applies_to` or a condition override) and the safety overrides of the triage, plus its usual
+    management in words, so it is never handed muscle-overload self-care.
+    """
+    if nothing_fits:
+        kept = [item for item in items if item.safety_override]
+        return kept, ["No condition on the list fits these findings, so no self-care plan is offered until the "
+                      "cause is clearer."]
+    known = [c for c in conditions if c in kb.conditions]
+    general_ok = any(kb.conditions[c].general_guidance for c in known)
+    kept = []
+    for item in items:
+        g = kb.guidance.get(item.topic)
+        named = bool(g and set(g.applies_to) & set(known))
+        if general_ok or item.safety_override or item.condition is not None or named:
+            kept.append(item)
+    notes = [f"{kb.conditions[c].label}: the general self-care advice was written for buttock and hip muscle pain and "
+             f"is not applied. Usual management: {kb.conditions[c].management}"
+             for c in known if not kb.conditions[c].general_guidance]
+    return kept, notes

@@ -44,6 +44,11 @@ def check_vignette(kb: KnowledgeBase, name: str, vignette: Vignette) -> Vignette
     for topic in exp.not_in_plan:
         if topic in plan:
             failures.append(f"plan contains {topic}, expected it absent")
+    if exp.none_fits is not None and result.none_fits != exp.none_fits:
+        failures.append(f"'none of these fits' is {str(result.none_fits).lower()}, expected {str(exp.none_fits).lower()}")
+    if exp.sufficient is not None and result.sufficient != exp.sufficient:
+        failures.append(f"findings judged {'sufficient' if result.sufficient else 'insufficient'}, expected "
+                        f"{'sufficient' if exp.sufficient else 'insufficient'}")
     return VignetteResult(name, vignette.title, failures)
 
 

@@ -88,12 +88,12 @@ def write_mini_kb(root: Path) -> Path:
     ]})
     write(root / "likelihood_ratios.yaml", {"likelihood_ratios": {
         "overload": [
-            {"finding": "loc_buttock", "lr_positive": 3.0, "lr_negative": 0.3, "provenance": "clinical_estimate"},
+            {"finding": "loc_buttock", "lr_positive": 3.0, "lr_negative": 0.3, "provenance": "clinical_estimate", "reason": "Test estimate"},
             {"finding": "test_x", "lr_positive": 5.0, "lr_negative": 0.5, "provenance": "published", "reference": "Ref 2014"},
-            {"finding": "sharp_onset", "lr_positive": 0.5, "lr_negative": 1.0, "provenance": "clinical_estimate"},
+            {"finding": "sharp_onset", "lr_positive": 0.5, "lr_negative": 1.0, "provenance": "clinical_estimate", "reason": "Test estimate"},
         ],
         "tear": [
-            {"finding": "sharp_onset", "lr_positive": 6.0, "lr_negative": 0.4, "provenance": "clinical_estimate"},
+            {"finding": "sharp_onset", "lr_positive": 6.0, "lr_negative": 0.4, "provenance": "clinical_estimate", "reason": "Test estimate"},
         ],
     }})
     write(root / "red_flags.yaml", {"red_flags": [
