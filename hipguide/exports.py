@@ -37,8 +37,8 @@ def md_escape(text: str) -> str:
 
 
 def pct(p: float) -> str:
-    """A probability as shown to clinicians; the engine's bounds (1%, 95%) read as "≤1%" and "≥95%"."""
-    return "≤1%" if p <= 0.01 else "≥95%" if p >= 0.95 else f"{p:.0%}"
+    """A probability as shown to clinicians; the engine's bounds (1%, 97%) read as "≤1%" and "≥97%"."""
+    return "≤1%" if p <= 0.01 else "≥97%" if p >= 0.97 else f"{p:.0%}"
 
 
 def clinical_note(kb: KnowledgeBase, result: Assessment) -> str:
@@ -59,17 +59,29 @@ def clinical_note(kb: KnowledgeBase, result: Assessment) -> str:
     else:
         lines.append("- No red flag recorded. Routine physiotherapy management.")
     lines += ["", "## Differential (post-test probability per condition)", "", f"_{md_escape(result.sufficiency_note)}_", ""]
+    if result.none_fits:
+        lines += [f"**None of these fits.** {md_escape(result.none_fits_note or '')}", ""]
+        lines += [f"- Consider: {md_escape(o.label)}. {md_escape(o.action)}" for o in result.consider] + [""]
+    lines += [f"_{md_escape(note)}_" for note in result.notes]
+    rules = {r.id: r.label for r in kb.composite_rules}
     for r in result.differential:
-        lines.append(f"- **{md_escape(cond[r.condition])}**: {pct(r.probability)} (pre-test {pct(r.prior)})")
+        lines.append(f"- **{md_escape(cond[r.condition])}**: {pct(r.probability)} "
+                     f"(pre-test {pct(r.prior)}, {md_escape(r.prior_basis)})")
         for c in r.contributions:
+            name = md_escape(rules.get(c.finding, label.get(c.finding, c.finding)))
+            state = ("positive" if c.present else "negative") if c.rule else ("present" if c.present else "absent")
+            basis = f"; {md_escape(c.reference or c.reason)}" if (c.reference or c.reason) else ""
+            if not c.counted:
+                instead = md_escape(rules.get(c.instead or "", label.get(c.instead or "", c.instead or "")))
+                lines.append(f"  - not counted: {name} ({state}), LR {c.likelihood_ratio:g} — same evidence as {instead}")
+                continue
             sign = "for" if c.effect > 0 else "against"
-            state = "present" if c.present else "absent"
-            ref = f"; {md_escape(c.reference)}" if c.reference else ""
-            lines.append(f"  - {sign}: {md_escape(label.get(c.finding, c.finding))} ({state}), "
-                         f"LR {c.likelihood_ratio:g}, log-odds {c.effect:+.2f} — {c.provenance}{ref}")
+            lines.append(f"  - {sign}: {name} ({state}), LR {c.likelihood_ratio:g}, log-odds {c.effect:+.2f} "
+                         f"— {c.provenance.replace('_', ' ')}{basis}")
     lines += ["", "## Plan", ""]
     if result.plan_withheld:
         lines.append(md_escape(result.plan_withheld))
+    lines += [f"_{md_escape(note)}_" for note in result.plan_notes]
     for item in result.plan:
         tags = [f"guidance v{item.version}, {item.status}"]
         if item.conflict:

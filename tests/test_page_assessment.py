@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from hipguide.assessment import assess
 from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
+from ui.assessment_state import EXPLAIN_KEY
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 
@@ -117,13 +118,55 @@ def test_deep_rotator_case_is_routine_ranks_deep_rotator_first_and_advises_again
 
 def test_the_why_shows_each_recorded_finding_with_its_likelihood_ratio(app, page_kb):
     record(app, DEEP_ROTATOR_PRESENT, DEEP_ROTATOR_ABSENT)
+    app.selectbox(key=EXPLAIN_KEY).set_value("deep_hip_rotator_overload").run()
     table = app.dataframe[0].value
-    piriformis = page_kb.findings["test_seated_piriformis_stretch_positive"].label
-    row = table[table["finding"] == piriformis].iloc[0]
-    lr = page_kb.likelihood_ratios["deep_hip_rotator_overload"]["test_seated_piriformis_stretch_positive"]
+    active = page_kb.findings["aggr_stairs_squats"].label
+    row = table[table["finding"] == active].iloc[0]
+    lr = page_kb.likelihood_ratios["deep_hip_rotator_overload"]["aggr_stairs_squats"]
     assert row["recorded"] == "Present" and row["lr"] == pytest.approx(lr.lr_positive)
     assert row["provenance"] == ("published" if lr.provenance == "published" else "clinical estimate")
+    assert row["counted"] == "Counted" and row["effect"] > 0
+
+
+def test_the_why_counts_correlated_tests_once_and_says_which_were_not_counted(app, page_kb):
+    """Martin's combined rule stands for the two piriformis tests; FAIR (same group) is not counted on top."""
+    record(app, DEEP_ROTATOR_PRESENT, DEEP_ROTATOR_ABSENT)
+    app.selectbox(key=EXPLAIN_KEY).set_value("deep_gluteal_syndrome").run()
+    table = app.dataframe[0].value
+    rule = next(r for r in page_kb.composite_rules if r.id == "martin_combined_piriformis_tests")
+    rule_row = table[table["finding"].str.startswith(rule.label)].iloc[0]
+    assert rule_row["counted"] == "Counted" and rule_row["lr"] == pytest.approx(4.57)
+    assert rule_row["provenance"] == "published"
+    seated = table[table["finding"] == page_kb.findings["test_seated_piriformis_stretch_positive"].label].iloc[0]
+    assert seated["counted"].startswith("Not counted: part of") and seated["effect"] == 0
+    fair = table[table["finding"] == page_kb.findings["test_fair_positive"].label].iloc[0]
+    assert fair["counted"].startswith("Not counted") and fair["effect"] == 0
+    assert fair["group"] == page_kb.dependence_groups["piriformis_provocation"].label
+    sitting = table[table["group"] == page_kb.dependence_groups["sitting_intolerance"].label]
+    assert (sitting["counted"] == "Counted").sum() == 1, "sitting, driving and sitting on the foot count once"
     assert (table["effect"] > 0).any() and (table["effect"] < 0).any()  # for and against are both shown
+    result = assess(page_kb, {"findings": DEEP_ROTATOR_PRESENT, "absent": DEEP_ROTATOR_ABSENT})
+    dgs = next(r for r in result.differential if r.condition == "deep_gluteal_syndrome")
+    assert table["effect"].sum() == pytest.approx(dgs.log_odds - dgs.log_odds_prior, abs=0.01)
+
+
+def test_none_fits_replaces_the_ranking_with_what_to_examine_or_refer_for(app):
+    app.number_input(key="pt.age").set_value(13).run()
+    record(app, ["loc_knee", "loc_anterior_thigh", "limp", "onset_gradual_no_trigger"])
+    warning = next(w.value for w in app.warning if "None of these fits" in w.value)
+    assert "Slipped capital femoral epiphysis" in warning
+    assert any(e.label.startswith("The ranking anyway") for e in app.expander)
+    assert any("No condition on the list fits" in i.value for i in app.info)
+
+
+def test_sex_and_age_set_the_pre_test_probability_and_say_so(app, page_kb):
+    record(app, ["loc_lateral_hip", "tender_greater_trochanter"])
+    assert any("Age not recorded" in c.value for c in app.caption)
+    app.number_input(key="pt.age").set_value(58).run()
+    app.selectbox(key="pt.sex").set_value("female").run()
+    assert not any("Age not recorded" in c.value for c in app.caption)
+    summary = next(m.value for m in app.markdown if "pre-test" in m.value and "post-test" in m.value)
+    assert "age 50–120, female" in summary
 
 
 def test_too_few_findings_says_so_and_suggests_next_questions(app):

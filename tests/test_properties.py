@@ -33,14 +33,15 @@ def red_flag_ids(kb) -> list[str]:
 def cases(kb) -> st.SearchStrategy[Case]:
     ids = sorted(kb.findings)
     return st.builds(
-        lambda states, phase, age: Case(
+        lambda states, phase, age, sex: Case(
             findings=[f for f, present in states.items() if present],
             absent=[f for f, present in states.items() if not present],
-            phase=phase, age=age,
+            phase=phase, age=age, sex=sex,
         ),
         st.dictionaries(st.sampled_from(ids), st.booleans(), max_size=len(ids)),
         st.sampled_from(PHASES),
         st.none() | st.integers(min_value=0, max_value=120),
+        st.none() | st.sampled_from(["female", "male"]),
     )
 
 
@@ -67,13 +68,21 @@ def test_probabilities_are_probabilities(kb, data):
 def test_contributions_add_up_to_the_change_from_the_prior(kb, data):
     case = data.draw(cases(kb))
     for r in assess(kb, case).differential:
-        assert math.isclose(r.log_odds_prior, logit(kb.conditions[r.condition].prior))
+        assert math.isclose(r.log_odds_prior, logit(kb.conditions[r.condition].prior_for(case.age, case.sex)[0]))
         total = math.fsum(c.effect for c in r.contributions)
         assert math.isclose(total, r.log_odds - r.log_odds_prior, rel_tol=1e-9, abs_tol=1e-9)
         assessed = set(case.findings) | set(case.absent)
-        assert {c.finding for c in r.contributions} <= assessed, "a finding not assessed never contributes"
-        for c in r.contributions:
+        single = [c for c in r.contributions if not c.rule]
+        assert {c.finding for c in single} <= assessed, "a finding not assessed never contributes"
+        for c in single:
             assert c.present == (c.finding in case.findings)
+        for c in r.contributions:
+            if not c.counted:
+                assert c.effect == 0.0 and c.instead, "a finding not counted adds nothing and names what counted"
+        # Evidence counts once: per dependence group at most one counted finding for and one against.
+        for group in {c.group for c in r.contributions if c.group}:
+            counted = [c for c in r.contributions if c.group == group and c.counted]
+            assert sum(c.effect > 0 for c in counted) <= 1 and sum(c.effect < 0 for c in counted) <= 1
 
 
 @SETTINGS
@@ -84,7 +93,7 @@ def test_adding_a_red_flag_never_lowers_the_triage_level(kb, red_flag_ids, data)
     assume(flag not in case.findings)
     before = assess(kb, case)
     more = Case(findings=[*case.findings, flag], absent=[f for f in case.absent if f != flag],
-                phase=case.phase, age=case.age)
+                phase=case.phase, age=case.age, sex=case.sex)
     after = assess(kb, more)
     assert TRIAGE_ORDER[after.triage.level] >= TRIAGE_ORDER[before.triage.level]
     assert {r.rule for r in before.triage.reasons} <= {r.rule for r in after.triage.reasons}
@@ -98,6 +107,7 @@ def test_the_order_findings_were_ticked_in_does_not_matter(kb, data):
     case = data.draw(cases(kb))
     shuffled = data.draw(st.permutations(case.findings))
     a = assess(kb, case).to_dict()
-    b = assess(kb, Case(findings=list(shuffled), absent=list(reversed(case.absent)), phase=case.phase, age=case.age)).to_dict()
+    b = assess(kb, Case(findings=list(shuffled), absent=list(reversed(case.absent)), phase=case.phase, age=case.age,
+                        sex=case.sex)).to_dict()
     assert a == b
     json.dumps(a)  # the result is plain JSON

@@ -104,7 +104,8 @@ def finding_help(finding: Finding) -> str | None:
     return "  \n".join(parts) or None
 
 
-def case_from_states(states: Mapping[str, str | None], phase: str | None, age: int | float | None) -> dict[str, Any]:
+def case_from_states(states: Mapping[str, str | None], phase: str | None, age: int | float | None,
+                     sex: str | None = None) -> dict[str, Any]:
     """A case for the engine from the per-finding states (present / absent / not assessed = None)."""
     case: dict[str, Any] = {
         "findings": sorted(f for f, v in states.items() if v == PRESENT),
@@ -113,6 +114,8 @@ def case_from_states(states: Mapping[str, str | None], phase: str | None, age: i
     }
     if age is not None:
         case["age"] = int(age)
+    if sex is not None:
+        case["sex"] = sex
     return case
 
 
@@ -161,52 +164,97 @@ def differential_rows(kb: KnowledgeBase, result: Assessment) -> list[dict[str, A
             "prior_shown": pct(r.prior),
             "role": "Guides the plan" if r.condition in plan else "Other condition",
             "caption": f"{kb.conditions[r.condition].label} — {pct(r.probability)}",
-            "prior_basis": kb.conditions[r.condition].prior_provenance,
+            "prior_basis": f"{r.prior_basis}: {kb.conditions[r.condition].prior_provenance}",
         }
         for i, r in enumerate(result.differential)
     ]
 
 
+NOT_COUNTED = "not counted"
+
+
+def _evidence_name(kb: KnowledgeBase, item: str) -> str:
+    rules = kb.derived("rule_labels", lambda: {r.id: r.label for r in kb.composite_rules})
+    return rules.get(item) or (kb.findings[item].label if item in kb.findings else item)
+
+
 def contribution_rows(kb: KnowledgeBase, r: ConditionResult) -> list[dict[str, Any]]:
-    """Each recorded finding's effect on one condition: log-odds, for or against, LR and its basis."""
+    """Each recorded finding's effect on one condition: log-odds, for or against, LR and its basis.
+
+    Counted evidence comes first. A finding that was not counted (a stronger one in its dependence
+    group counted, or a composite rule stands for it) is listed with the evidence that counted
+    instead; its bar shows what it would have added, in grey, and adds nothing to the total.
+    """
     rows = []
-    lim = max((abs(c.effect) for c in r.contributions), default=1.0) * 1.05
-    for i, c in enumerate(sorted(r.contributions, key=lambda c: -c.effect)):
-        label = kb.findings[c.finding].label if c.finding in kb.findings else c.finding
+    lim = max((abs(c.would_be) for c in r.contributions), default=1.0) * 1.05
+    ordered = sorted(r.contributions, key=lambda c: (not c.counted, -c.effect if c.counted else -c.would_be))
+    for i, c in enumerate(ordered):
+        label = _evidence_name(kb, c.finding)
+        if c.rule:
+            members = ", ".join(_evidence_name(kb, f) for f in c.findings)
+            label = f"{label} [{members}]"
+            recorded = "Rule positive" if c.present else "Rule negative"
+        else:
+            recorded = STATE_WORDS[PRESENT if c.present else ABSENT]
         lr_kind = "LR+" if c.present else "LR−"
         basis = "published" if c.provenance == "published" else "clinical estimate"
+        group = kb.dependence_groups[c.group].label if c.group in kb.dependence_groups else "—"
+        if c.counted:
+            counted = "Counted"
+            direction = "for" if c.effect > 0 else "against"
+        else:
+            instead = _evidence_name(kb, c.instead) if c.instead else "another finding"
+            counted = (f"Not counted: part of {instead}" if any(rule.id == c.instead for rule in kb.composite_rules)
+                       else f"Not counted: {instead} counted instead (same evidence)")
+            direction = NOT_COUNTED
         rows.append({
             "order": i,
-            "caption": f"{label} ({'present' if c.present else 'absent'}) — {lr_kind} {c.likelihood_ratio:g}, {basis}",
+            "caption": (f"{label} ({recorded.lower()}) — {lr_kind} {c.likelihood_ratio:g}, {basis}"
+                        + ("" if c.counted else " — not counted")),
             "lim_lo": -lim,
             "lim_hi": lim,
             "finding": label,
-            "recorded": STATE_WORDS[PRESENT if c.present else ABSENT],
-            "direction": "for" if c.effect > 0 else "against",
+            "recorded": recorded,
+            "direction": direction,
             "effect": round(c.effect, 3),
+            "shown_effect": round(c.effect if c.counted else c.would_be, 3),
             "lr": c.likelihood_ratio,
             "lr_kind": lr_kind,
             "provenance": basis,
-            "reference": c.reference or "—",
+            "counted": counted,
+            "group": group,
+            "reference": c.reference or c.reason or "—",
         })
     return rows
 
 
 def explain_summary(kb: KnowledgeBase, r: ConditionResult) -> str:
-    """One sentence: from pre-test to post-test, and what moved it most."""
+    """One sentence: from pre-test (and its basis) to post-test, and what moved it most."""
     label = md_escape(kb.conditions[r.condition].label)
-    text = f"**{label}**: pre-test {pct(r.prior)} → post-test {pct(r.probability)}"
+    text = (f"**{label}**: pre-test {pct(r.prior)} ({md_escape(r.prior_basis)}) → post-test {pct(r.probability)}")
     if r.clamped:
-        text += " (shown within the 1–95% bounds: findings are combined as if independent, which overstates certainty)"
+        text += (" (shown within 1–97%: the small studies behind the ratios cannot support a figure beyond that)")
     if not r.contributions:
         return text + ". No recorded finding changes this condition yet."
-    top_for = [md_escape(kb.findings[c.finding].label) for c in r.supporting[:2] if c.finding in kb.findings]
-    top_against = [md_escape(kb.findings[c.finding].label) for c in r.against[:2] if c.finding in kb.findings]
+    top_for = [md_escape(_evidence_name(kb, c.finding)) for c in r.supporting[:2]]
+    top_against = [md_escape(_evidence_name(kb, c.finding)) for c in r.against[:2]]
     if top_for:
         text += f". Most for: {', '.join(top_for)}"
     if top_against:
         text += f". Most against: {', '.join(top_against)}"
+    skipped = sum(1 for c in r.contributions if not c.counted)
+    if skipped:
+        text += f". {skipped} finding(s) not counted because stronger evidence of the same kind already counted"
     return text + "."
+
+
+def none_fits_text(kb: KnowledgeBase, result: Assessment) -> str:
+    """The "none of these fits" message: why, and the causes outside the list to examine or refer for."""
+    lines = [f"**None of these fits.** {md_escape(result.none_fits_note or '')}", ""]
+    for o in result.consider:
+        because = (" (because: " + ", ".join(md_escape(_evidence_name(kb, f)) for f in o.because) + ")") if o.because else ""
+        lines.append(f"- **{md_escape(o.label)}**{because}: {md_escape(o.action)} _Basis: {md_escape(o.reference)}_")
+    return "\n".join(lines)
 
 
 def next_question_lines(kb: KnowledgeBase, result: Assessment, per_question: int = 2, min_shift: float = 0.05) -> list[str]:

@@ -24,6 +24,7 @@ from ui.assessment_data import (
     finding_controls,
     leading_line,
     next_question_lines,
+    none_fits_text,
     plan_badges,
     plan_caption,
     red_flag_screen,
@@ -34,6 +35,7 @@ from ui.assessment_state import (
     EXPLAIN_KEY,
     LEADING,
     PHASE_KEY,
+    SEX_KEY,
     body_map_key,
     finding_key,
     new_patient,
@@ -57,7 +59,7 @@ def render_triage(kb: KnowledgeBase, result: Assessment) -> None:
 
 
 def render_toolbar(kb: KnowledgeBase, result: Assessment) -> None:
-    phase_col, age_col, actions = st.columns([2.2, 1, 2.6], vertical_alignment="bottom")
+    phase_col, age_col, sex_col, actions = st.columns([2.2, 1, 1, 2.6], vertical_alignment="bottom")
     with phase_col:
         st.segmented_control("Phase", PHASES, default="acute", required=True, key=PHASE_KEY,
                              format_func=PHASE_WORDS.__getitem__, persist_state="session",
@@ -65,7 +67,12 @@ def render_toolbar(kb: KnowledgeBase, result: Assessment) -> None:
                                   "(settling, returning to activity), prevention (pain-free).")
     with age_col:
         st.number_input("Age (optional)", min_value=0, max_value=120, value=None, step=1, key=AGE_KEY,
-                        placeholder="years", persist_state="session")
+                        placeholder="years", persist_state="session",
+                        help="Sets the age band of each condition's pre-test probability; not recorded = all-ages priors.")
+    with sex_col:
+        st.selectbox("Sex (optional)", ["female", "male"], index=None, key=SEX_KEY, placeholder="not recorded",
+                     format_func=str.capitalize, persist_state="session",
+                     help="Adjusts pre-test probabilities where a condition is commoner in one sex.")
     with actions, st.container(horizontal=True, horizontal_alignment="right"):
         # The files are written when clicked (Streamlit runs the callable then, for this session only),
         # not on every rerun; they hold this rerun's result, which is what the page shows.
@@ -126,17 +133,26 @@ def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
 
 def render_differential(kb: KnowledgeBase, result: Assessment) -> None:
     st.subheader("Differential", anchor=False)
-    if result.sufficient:
-        st.caption(md_escape(result.sufficiency_note))
-    else:
-        st.info(f"**Not enough to rank yet.** {md_escape(result.sufficiency_note)}", icon=":material/help:")
+    for note in result.notes:
+        st.caption(md_escape(note))
     rows = differential_rows(kb, result)
-    st.markdown(leading_line(kb, result))
-    st.vega_lite_chart(pd.DataFrame(rows), charts.differential_spec(), width="stretch",
-                       alt="Post-test probability per condition, most likely first, with the pre-test probability marked.")
-    st.caption("Bar: post-test probability (dark blue: the condition(s) the plan is built for); black tick: pre-test "
-               "probability. Each condition is its own hypothesis (they can coexist), so the bars do not add up to "
-               "100%. Shown within 1–95%.")
+    if result.none_fits:
+        # Instead of a ranking of conditions that do not fit: say so, and what to examine or refer for.
+        st.warning(none_fits_text(kb, result), icon=":material/travel_explore:")
+        ranking = st.expander("The ranking anyway (no condition fits well)")
+    else:
+        if result.sufficient:
+            st.caption(md_escape(result.sufficiency_note))
+        else:
+            st.info(f"**Not enough to rank yet.** {md_escape(result.sufficiency_note)}", icon=":material/help:")
+        ranking = st.container()
+    with ranking:
+        st.markdown(leading_line(kb, result))
+        st.vega_lite_chart(pd.DataFrame(rows), charts.differential_spec(), width="stretch",
+                           alt="Post-test probability per condition, most likely first, with the pre-test probability marked.")
+        st.caption("Bar: post-test probability (dark blue: the condition(s) the plan is built for); black tick: pre-test "
+                   "probability for this age and sex. Each condition is its own hypothesis (they can coexist), so the "
+                   "bars do not add up to 100%. Shown within 1–97%: the studies behind the ratios cannot support more.")
 
 
 def render_why(kb: KnowledgeBase, result: Assessment) -> None:
@@ -154,18 +170,23 @@ def render_why(kb: KnowledgeBase, result: Assessment) -> None:
         return
     st.vega_lite_chart(pd.DataFrame(rows), charts.contribution_spec(), width="stretch",
                        alt=f"Effect of each recorded finding on {kb.conditions[chosen].label}, for and against.")
-    st.caption("Blue: raises the odds; orange: lowers them. Solid: published likelihood ratio; faded: clinical "
-               "estimate. The effects add up to the change from pre-test to post-test log-odds.")
-    with st.expander("Likelihood ratios and their references"):
-        table = pd.DataFrame(rows)[["finding", "recorded", "lr_kind", "lr", "effect", "provenance", "reference"]]
+    st.caption("Blue: raises the odds; orange: lowers them; grey: not counted, because a stronger finding of the "
+               "same kind (its dependence group) or a combined rule already counted that evidence. Solid: published "
+               "likelihood ratio; faded: clinical estimate. The counted effects add up to the change from pre-test "
+               "to post-test log-odds.")
+    with st.expander("Likelihood ratios, grouping and references"):
+        table = pd.DataFrame(rows)[["finding", "recorded", "counted", "group", "lr_kind", "lr", "effect", "provenance",
+                                    "reference"]]
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             "finding": st.column_config.TextColumn("Finding"),
             "recorded": st.column_config.TextColumn("Recorded"),
+            "counted": st.column_config.TextColumn("Counted?", width="medium"),
+            "group": st.column_config.TextColumn("Dependence group"),
             "lr_kind": st.column_config.TextColumn("Ratio"),
             "lr": st.column_config.NumberColumn("LR", format="%.2f"),
-            "effect": st.column_config.NumberColumn("Log-odds", format="%+.2f"),
+            "effect": st.column_config.NumberColumn("Log-odds counted", format="%+.2f"),
             "provenance": st.column_config.TextColumn("Basis"),
-            "reference": st.column_config.TextColumn("Reference", width="large"),
+            "reference": st.column_config.TextColumn("Reference or reason", width="large"),
         })
 
 
@@ -186,9 +207,13 @@ def render_plan(kb: KnowledgeBase, result: Assessment) -> None:
         st.error(f"**Plan withheld.** {md_escape(result.plan_withheld)}", icon=":material/block:")
         return
     conditions = ", ".join(md_escape(kb.conditions[c].label) for c in result.plan_conditions if c in kb.conditions)
-    st.caption(f"Adopted guidance for {conditions}, {phase} phase. Change the phase above to see how the advice changes.")
+    if conditions:
+        st.caption(f"Adopted guidance for {conditions}, {phase} phase. Change the phase above to see how the advice changes.")
+    for note in result.plan_notes:
+        st.info(md_escape(note), icon=":material/info:")
     if not result.plan:
-        st.info("No adopted guidance applies to these conditions yet.")
+        if not result.plan_notes:
+            st.info("No adopted guidance applies to these conditions yet.")
         return
     columns = st.columns(2, gap="small")
     for i, item in enumerate(result.plan):

@@ -17,7 +17,7 @@ from hipguide.knowledge import KnowledgeBase
 
 BODY_MAP_SELECTION = "region_pick"
 COLOUR_PLAN, COLOUR_OTHER = "#1c6fb0", "#a9bfd3"
-COLOUR_FOR, COLOUR_AGAINST = "#1c6fb0", "#d9480f"
+COLOUR_FOR, COLOUR_AGAINST, COLOUR_NOT_COUNTED = "#1c6fb0", "#d9480f", "#ced4da"
 REFERRAL_COLOURS = {bodymap.ESSENTIAL: "#f08c00", bodymap.SPILLOVER: "#ffd8a8", bodymap.NO_REFERRAL: "#e9ecef"}
 PAIN_STROKE = "#0b3d91"
 
@@ -87,13 +87,15 @@ def contribution_spec() -> dict[str, Any]:
         alt.Tooltip("recorded:N", title="Recorded"),
         alt.Tooltip("lr_kind:N", title="Ratio used"),
         alt.Tooltip("lr:Q", title="Likelihood ratio", format=".2f"),
-        alt.Tooltip("effect:Q", title="Log-odds effect", format="+.2f"),
+        alt.Tooltip("effect:Q", title="Log-odds counted", format="+.2f"),
+        alt.Tooltip("counted:N", title="Counted"),
+        alt.Tooltip("group:N", title="Dependence group"),
         alt.Tooltip("provenance:N", title="Basis"),
         alt.Tooltip("reference:N", title="Reference"),
     ]
     y = alt.Y("finding:N", title=None, axis=None, sort=alt.EncodingSortField("order", op="min", order="ascending"),
               scale=alt.Scale(paddingInner=0, paddingOuter=0))
-    x = alt.X("effect:Q", title="Effect on log-odds (← against · for →)", stack=None,
+    x = alt.X("shown_effect:Q", title="Effect on log-odds (← against · for →)", stack=None,
               axis=alt.Axis(grid=True, domain=False, ticks=False, labelColor="#6c757d", titleColor="#6c757d",
                             titleFontWeight="normal", tickCount=5))
     base = alt.Chart().encode(y=y)
@@ -101,7 +103,8 @@ def contribution_spec() -> dict[str, Any]:
     bars = base.mark_bar(height=11, yOffset=7).encode(
         x=x,
         x2=alt.datum(0),
-        color=alt.Color("direction:N", legend=None, scale=alt.Scale(domain=["for", "against"], range=[COLOUR_FOR, COLOUR_AGAINST])),
+        color=alt.Color("direction:N", legend=None, scale=alt.Scale(domain=["for", "against", "not counted"],
+                                                                  range=[COLOUR_FOR, COLOUR_AGAINST, COLOUR_NOT_COUNTED])),
         opacity=alt.Opacity("provenance:O", legend=None, scale=alt.Scale(domain=["published", "clinical estimate"], range=[1.0, 0.5])),
         tooltip=tooltip,
         description=alt.Description("caption:N"),
