@@ -124,7 +124,10 @@ def written_for(kb: KnowledgeBase, items: list[PlanItem], conditions: list[str],
         named = bool(g and set(g.applies_to) & set(known))
         if general_ok or item.safety_override or item.condition is not None or named:
             kept.append(item)
-    notes = [f"{kb.conditions[c].label}: the general self-care advice was written for buttock and hip muscle pain and "
-             f"is not applied. Usual management: {kb.conditions[c].management}"
+    covered = [kb.conditions[c].label for c in known if kb.conditions[c].general_guidance]
+    scope = (f"the advice shown is for {' and '.join(covered)} only" if covered
+             else "it is not offered")
+    notes = [f"{kb.conditions[c].label}: the adopted self-care advice was written for buttock and hip muscle pain, not "
+             f"for this condition, so {scope}. Usual management: {kb.conditions[c].management}"
              for c in known if not kb.conditions[c].general_guidance]
     return kept, notes
