@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .models import TRIAGE_ORDER, Case, RedFlagRule
+from .models import AGE_MAX, TRIAGE_ORDER, Case, RedFlagRule
 
 if TYPE_CHECKING:
     from .knowledge import KnowledgeBase
@@ -55,7 +55,7 @@ def sigmoid(x: float) -> float:
     return e / (1 + e)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Contribution:
     finding: str                   # a finding id, or a composite rule's id (see `rule`)
     present: bool                  # for a rule: its result was positive
@@ -86,8 +86,9 @@ class ConditionResult:
     contributions: list[Contribution]
     clamped: bool = False
     prior_basis: str = "all ages"
-    # per dependence group (or lone finding): the effects it holds, for "what if" questions
-    units: dict[str, list[float]] = field(default_factory=dict)
+    # per dependence group (or lone finding): (finding or rule, log-odds effect) it holds, for "what if"
+    units: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    rules_known: dict[str, float | None] = field(default_factory=dict)  # rule -> its log LR, None = undetermined
 
     @property
     def counted(self) -> list[Contribution]:
@@ -242,99 +243,120 @@ def _bounded(p: float) -> float:
 
 def unit_effect(effects: list[float]) -> float:
     """What a dependence group counts: its strongest evidence for plus its strongest against."""
-    return max((e for e in effects if e > 0), default=0.0) + min((e for e in effects if e < 0), default=0.0)
+    best_for = best_against = 0.0
+    for e in effects:
+        if e > best_for:
+            best_for = e
+        elif e < best_against:
+            best_against = e
+    return best_for + best_against
 
 
 @dataclass(frozen=True)
 class _ConditionModel:
     """One condition's evidence, arranged once per knowledge base (knowledge only, no patient data)."""
 
-    rows: tuple[tuple[str, Any, str | None], ...]   # (finding, LikelihoodRatio, dependence group)
-    composites: tuple[Any, ...]                      # CompositeRule
-    in_composite: frozenset[str]
+    rows: dict[str, tuple[Any, str, float, float]]   # finding -> (LikelihoodRatio, unit, ln LR+, ln LR−)
+    composites: tuple[tuple[Any, str], ...]          # (CompositeRule, unit its result joins)
+    rule_of: dict[str, Any]                          # finding -> the composite rule it belongs to
+    priors: tuple[tuple[float, str], ...]            # by age 0..120: (prior, basis) before sex
 
 
 def _evidence_model(kb: KnowledgeBase) -> dict[str, _ConditionModel]:
     def build() -> dict[str, _ConditionModel]:
         group_of = {f: g.id for g in kb.dependence_groups.values() for f in g.findings}
         out = {}
-        for cid in kb.conditions:
-            comps = tuple(r for r in kb.composite_rules if r.condition == cid)
-            rows = tuple((f, lr, group_of.get(f)) for f, lr in kb.likelihood_ratios.get(cid, {}).items())
-            out[cid] = _ConditionModel(rows, comps, frozenset(f for r in comps for f in r.findings))
+        for cid, cond in kb.conditions.items():
+            comps = tuple((r, next((group_of[f] for f in r.findings if f in group_of), r.id))
+                          for r in kb.composite_rules if r.condition == cid)
+            rows = {f: (lr, group_of.get(f, f), math.log(lr.lr_positive), math.log(lr.lr_negative))
+                    for f, lr in kb.likelihood_ratios.get(cid, {}).items()}
+            priors = tuple(cond.prior_for_age(age) for age in range(AGE_MAX + 1))
+            out[cid] = _ConditionModel(rows, comps, {f: r for r, _ in comps for f in r.findings}, priors)
         return out
 
     return kb.derived("evidence_model", build)
 
 
-def _group_of(kb: KnowledgeBase) -> dict[str, str]:
-    return kb.derived("group_of", lambda: {f: g.id for g in kb.dependence_groups.values() for f in g.findings})
+def _prior(kb: KnowledgeBase, model: _ConditionModel, condition: str, age: int | None, sex: str | None) -> tuple[float, str]:
+    if age is None:
+        return kb.conditions[condition].prior_for(None, sex)
+    prior, basis = model.priors[age]
+    ratio = kb.conditions[condition].sex_odds_ratio.get(sex) if sex else None
+    if ratio is not None and ratio != 1.0:
+        odds = prior / (1 - prior) * ratio
+        return odds / (1 + odds), f"{basis}, {sex} (odds ×{ratio:g})"
+    if sex is None and kb.conditions[condition].sex_odds_ratio:
+        return prior, f"{basis}, either sex (sex not recorded)"
+    return prior, basis
 
 
 def _condition_result(kb: KnowledgeBase, condition: str, present: frozenset[str], absent: frozenset[str],
                       age: int | None = None, sex: str | None = None) -> ConditionResult:
-    cond = kb.conditions[condition]
-    prior, basis = cond.prior_for(age, sex)
-    lo_prior = logit(prior)
     model = _evidence_model(kb)[condition]
-    group_of = _group_of(kb)
-    candidates: list[tuple[str, Contribution]] = []   # (unit, contribution as if counted)
-    consumed: dict[str, str] = {}                       # finding -> the rule that stands for it
-    for rule in model.composites:
+    prior, basis = _prior(kb, model, condition, age, sex)
+    lo_prior = logit(prior)
+    # (unit, id, effect, present, LR, provenance, reference, reason, group, rule findings)
+    raw: list[tuple[str, str, float, bool, float, str, str | None, str | None, str | None, tuple[str, ...]]] = []
+    consumed: dict[str, str] = {}
+    rules_known: dict[str, float | None] = {}
+    for rule, unit in model.composites:
         known = rule.evaluate(present, absent)
         if known is None:
+            rules_known[rule.id] = None
             continue
         positive, ratio, _ = known
+        rules_known[rule.id] = math.log(ratio)
         for f in rule.findings:
             consumed[f] = rule.id
-        unit = next((group_of[f] for f in rule.findings if f in group_of), rule.id)
-        effect = math.log(ratio)
-        candidates.append((unit, Contribution(rule.id, positive, ratio, effect, rule.provenance, rule.reference,
-                                              rule.reason, group=unit if unit != rule.id else None, rule=True,
-                                              findings=tuple(rule.findings), would_be=effect)))
-    not_counted: list[Contribution] = []
-    for finding, lr, group in model.rows:
-        if finding in present:
-            ratio, is_present = lr.lr_positive, True
-        elif finding in absent:
-            ratio, is_present = lr.lr_negative, False
-        else:
-            continue
-        if ratio == 1.0:
-            continue
-        effect = math.log(ratio)
-        c = Contribution(finding, is_present, ratio, effect, lr.provenance_of(is_present), lr.reference, lr.reason,
-                         group=group, would_be=effect)
-        if finding in consumed:
-            not_counted.append(_replace(c, counted=False, effect=0.0, instead=consumed[finding]))
-            continue
-        candidates.append((group or finding, c))
-    units: dict[str, list[Contribution]] = {}
-    for unit, c in candidates:
-        units.setdefault(unit, []).append(c)
+        raw.append((unit, rule.id, math.log(ratio), positive, ratio, rule.provenance, rule.reference, rule.reason,
+                    unit if unit != rule.id else None, tuple(rule.findings)))
     contributions: list[Contribution] = []
-    for members in units.values():
-        best_for = max((c for c in members if c.effect > 0), key=lambda c: c.effect, default=None)
-        best_against = min((c for c in members if c.effect < 0), key=lambda c: c.effect, default=None)
-        for c in members:
-            if c is best_for or c is best_against:
-                contributions.append(c)
-            else:
-                instead = best_for if c.effect > 0 else best_against
-                contributions.append(_replace(c, counted=False, effect=0.0, instead=instead.finding if instead else None))
-    contributions.extend(not_counted)
-    contributions.sort(key=lambda c: (not c.counted, -abs(c.effect), -abs(c.would_be)))
-    lo = lo_prior + sum(c.effect for c in contributions)
+    rows = model.rows
+    # In a fixed order, so which of two equally strong findings counts never depends on click order.
+    for findings, is_present in ((sorted(present), True), (sorted(absent), False)):
+        for finding in findings:
+            row = rows.get(finding)
+            if row is None:
+                continue
+            lr, unit, ln_pos, ln_neg = row
+            effect = ln_pos if is_present else ln_neg
+            if effect == 0.0:
+                continue
+            ratio = lr.lr_positive if is_present else lr.lr_negative
+            group = unit if unit != finding else None
+            if finding in consumed:
+                contributions.append(Contribution(finding, is_present, ratio, 0.0, lr.provenance_of(is_present),
+                                                  lr.reference, lr.reason, False, group, consumed[finding],
+                                                  would_be=effect))
+                continue
+            raw.append((unit, finding, effect, is_present, ratio, lr.provenance_of(is_present), lr.reference,
+                        lr.reason, group, ()))
+    # Per unit: the strongest for and the strongest against count; the rest are shown, not counted.
+    best: dict[str, list[Any]] = {}
+    for item in raw:
+        slot = best.setdefault(item[0], [None, None])
+        e = item[2]
+        if e > 0 and (slot[0] is None or e > slot[0][2]):
+            slot[0] = item
+        elif e < 0 and (slot[1] is None or e < slot[1][2]):
+            slot[1] = item
+    units: dict[str, list[tuple[str, float]]] = {}
+    lo = lo_prior
+    for item in raw:
+        unit, ident, effect, is_present, ratio, prov, ref, reason, group, members = item
+        units.setdefault(unit, []).append((ident, effect))
+        slot = best[unit]
+        counted = item is slot[0] or item is slot[1]
+        instead = None if counted else (slot[0] if effect > 0 else slot[1])[1]
+        if counted:
+            lo += effect
+        contributions.append(Contribution(ident, is_present, ratio, effect if counted else 0.0, prov, ref, reason,
+                                          counted, group, instead, bool(members), members, effect))
+    contributions.sort(key=lambda c: (not c.counted, -abs(c.effect), -abs(c.would_be), c.finding))
     p = sigmoid(lo)
     clamped = not (PROBABILITY_FLOOR <= p <= PROBABILITY_CEIL)
-    unit_effects = {unit: [c.would_be for c in members] for unit, members in units.items()}
-    return ConditionResult(condition, prior, _bounded(p), lo_prior, lo, contributions, clamped, basis, unit_effects)
-
-
-def _replace(c: Contribution, **changes: Any) -> Contribution:
-    from dataclasses import replace
-
-    return replace(c, **changes)
+    return ConditionResult(condition, prior, _bounded(p), lo_prior, lo, contributions, clamped, basis, units, rules_known)
 
 
 def differential(kb: KnowledgeBase, case: Case) -> list[ConditionResult]:
@@ -345,16 +367,31 @@ def differential(kb: KnowledgeBase, case: Case) -> list[ConditionResult]:
 
 
 def _shift_if(kb: KnowledgeBase, r: ConditionResult, finding: str, ratio: float, case: Case, present_now: bool) -> float:
-    """The log-odds of a condition if one more finding were recorded (present or absent)."""
+    """The log-odds of a condition if one more finding were recorded (present or absent).
+
+    Works on the condition's evidence units rather than recomputing it: the finding joins its
+    dependence group, or, when it settles a composite rule, the rule's result replaces the
+    rule's findings in their group."""
     model = _evidence_model(kb)[r.condition]
-    if finding in model.in_composite:
-        # A composite rule's result may change: work the condition out again (few findings are in rules).
-        present = frozenset(case.findings) | ({finding} if present_now else set())
-        absent = frozenset(case.absent) | (set() if present_now else {finding})
-        return _condition_result(kb, r.condition, present, absent, case.age, case.sex).log_odds
-    unit = _group_of(kb).get(finding, finding)
-    before = r.units.get(unit, [])
-    return r.log_odds + unit_effect([*before, math.log(ratio)]) - unit_effect(before)
+    row = model.rows.get(finding)
+    unit = row[1] if row else finding
+    effect = math.log(ratio)
+    rule = model.rule_of.get(finding)
+    if rule is not None:
+        present = frozenset(case.findings) | {finding} if present_now else frozenset(case.findings)
+        absent = frozenset(case.absent) if present_now else frozenset(case.absent) | {finding}
+        known = rule.evaluate(present, absent)
+        if known is not None or r.rules_known.get(rule.id) is not None:
+            # The rule decides: its findings leave the group, its result joins it.
+            rule_unit = next(u for rl, u in model.composites if rl is rule)
+            before = r.units.get(rule_unit, [])
+            members = set(rule.findings) | {rule.id}
+            after = [e for ident, e in before if ident not in members]
+            if known is not None:
+                after.append(math.log(known[1]))
+            return r.log_odds + unit_effect(after) - unit_effect([e for _, e in before])
+    before = [e for _, e in r.units.get(unit, [])]
+    return r.log_odds + unit_effect([*before, effect]) - unit_effect(before)
 
 
 def next_questions(kb: KnowledgeBase, case: Case, results: list[ConditionResult], limit: int = 5) -> list[NextQuestion]:

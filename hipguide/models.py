@@ -241,14 +241,16 @@ class Condition(Strict):
             raise ValueError("management: a condition the general guidance was not written for needs its usual management")
         return self
 
+    def prior_for_age(self, age: int | None) -> tuple[float, str]:
+        """The pre-test probability for an age (any sex), and its basis in words."""
+        if age is None or not self.priors_by_age:
+            return self.prior, "all ages" + (" (age not recorded)" if age is None and self.priors_by_age else "")
+        band = next(b for b in self.priors_by_age if b.ages[0] <= age <= b.ages[1])
+        return band.prior, f"age {band.ages[0]}–{band.ages[1]}"
+
     def prior_for(self, age: int | None, sex: str | None) -> tuple[float, str]:
         """The pre-test probability for this patient, and its basis in words."""
-        if age is None or not self.priors_by_age:
-            prior = self.prior
-            basis = "all ages" + (" (age not recorded)" if age is None and self.priors_by_age else "")
-        else:
-            band = next(b for b in self.priors_by_age if b.ages[0] <= age <= b.ages[1])
-            prior, basis = band.prior, f"age {band.ages[0]}–{band.ages[1]}"
+        prior, basis = self.prior_for_age(age)
         ratio = self.sex_odds_ratio.get(sex) if sex else None
         if ratio is not None and ratio != 1.0:
             odds = prior / (1 - prior) * ratio
