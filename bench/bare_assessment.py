@@ -1,5 +1,5 @@
-"""Bare twin of the assessment page for the benchmark: the same kinds and counts of elements (64 two-option
-segmented controls in 7 tabs, 3 Vega-Lite charts, a dataframe, ~50 markdown blocks and captions, 13 plan
+"""Bare twin of the assessment page for the benchmark: the same kinds and counts of elements (92 two-option
+segmented controls in 7 tabs, age and sex inputs, 3 Vega-Lite charts, a dataframe, ~50 markdown blocks and captions, 13 plan
 cards), filled with static data and no logic. Run: streamlit run bench/bare_assessment.py"""
 
 from __future__ import annotations
@@ -63,11 +63,13 @@ def contribution_spec() -> dict:
 st.title("Buttock & hip pain assessment (bare)", anchor=False)
 st.caption(SENTENCE)
 st.info("**Triage: ROUTINE** — Physiotherapy management. No red flag recorded so far.", icon="🩺")
-a, b, c = st.columns([2.2, 1, 2.6], vertical_alignment="bottom")
+a, b, s, c = st.columns([2.2, 1, 1, 2.6], vertical_alignment="bottom")
 with a:
     st.segmented_control("Phase", ["Acute", "Recovery", "Prevention"], default="Acute", key="phase")
 with b:
     st.number_input("Age (optional)", min_value=0, max_value=120, value=None, key="age")
+with s:
+    st.selectbox("Sex (optional)", ["female", "male"], index=None, key="sex")
 with c, st.container(horizontal=True):
     st.download_button("Clinical note", lambda: SENTENCE * 20, file_name="note.md", on_click="ignore")
     st.download_button("Patient handout", lambda: SENTENCE * 20, file_name="handout.md", on_click="ignore")

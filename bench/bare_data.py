@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 TABS = ["Red flags", "History", "Location", "Aggravators", "Nerve signs", "Exam", "Risk"]
-PER_TAB = [11, 9, 9, 11, 2, 17, 4]  # 63 findings, as on the assessment page
+PER_TAB = [12, 18, 11, 11, 2, 32, 5]  # 91 findings, as on the assessment page
 FINDINGS = [f"Finding {i}: a clinical sign or symptom label" for i in range(sum(PER_TAB))]
 
 
@@ -17,7 +17,7 @@ def tab_of(index: int) -> str:
     raise IndexError(index)
 
 
-CONDITIONS = [f"Condition {i}: a differential diagnosis with a long label" for i in range(9)]
+CONDITIONS = [f"Condition {i}: a differential diagnosis with a long label" for i in range(18)]
 
 
 def as_knowledge():
