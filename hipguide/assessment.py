@@ -284,8 +284,8 @@ def triage(kb: KnowledgeBase, case: Case) -> Triage:
     if level != "routine":
         # Once the patient is referred, a weak flag's review date is moot (a referral it asks for is kept).
         reasons = [r for r in reasons if not (r.safety_net and r.review_within_weeks)]
-    # Only a check that could raise the level is worth asking for.
-    unchecked = sorted((u for u in unchecked if TRIAGE_ORDER[u.level] > TRIAGE_ORDER[level]),
+    # Only a check that could raise the level, or add safety-netting to routine care, is worth asking for.
+    unchecked = sorted((u for u in unchecked if TRIAGE_ORDER[u.level] > TRIAGE_ORDER[level] or u.level == level == "routine"),
                        key=lambda u: -TRIAGE_ORDER[u.level])
     return Triage(level=level, reasons=reasons, not_assessed=unchecked)
 

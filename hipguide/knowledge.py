@@ -544,6 +544,10 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
         for cid in [v.expect.top1, *v.expect.top3_contains]:
             if cid and conditions and cid not in conditions:
                 col.add_at(path, raw, ("expect",), f"unknown condition {cid!r}")
+        for key in ("red_flag_rules", "not_assessed_rules"):
+            for j, rid in enumerate(getattr(v.expect, key)):
+                if red_flags and rid not in rule_ids:
+                    col.add_at(path, raw, ("expect", key, j), f"unknown red-flag rule {rid!r}")
         vignettes[path.stem] = v
 
     kb = KnowledgeBase(

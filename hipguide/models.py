@@ -353,6 +353,8 @@ class Expectation(Strict):
     triage_at_least: TriageLevel | None = None
     plan_stance: dict[Id, Stance] = Field(default_factory=dict)
     not_in_plan: list[Id] = Field(default_factory=list)
+    red_flag_rules: list[Id] = Field(default_factory=list, description="triage rules that must fire")
+    not_assessed_rules: list[Id] = Field(default_factory=list, description="rules that cannot be checked without the age or sex")
 
 
 class Vignette(Case):

@@ -173,6 +173,47 @@ def test_an_urgent_red_flag_gives_a_warning_banner_with_its_reason(app, page_kb)
     assert "Triage: URGENT" in top.value and md_escape(page_kb.findings["rf_fever_unwell"].label) in top.value
 
 
+def test_without_the_age_the_banner_names_the_checks_not_made_and_the_age_then_makes_them(app, page_kb):
+    record(app, ["loc_groin", "rf_major_trauma_or_fall"])
+    top = banner(app)
+    assert top.type == "warning" and "Triage: ROUTINE" in top.value
+    assert "Not assessed without the age" in top.value and "Record the age" in top.value
+    older = next(r for r in page_kb.red_flags if r.id == "hip_fracture_fall_older")
+    assert md_escape(older.label) in top.value
+    assert not plan_card_header(app, page_kb, "strengthening"), "active self-care waits for the age"
+
+    app.number_input(key="pt.age").set_value(84).run()
+    top = banner(app)
+    assert top.type == "error" and "Triage: EMERGENCY" in top.value and md_escape(older.action) in top.value
+    assert "Not assessed" not in top.value
+
+
+def test_do_not_start_treatment_leaves_active_self_care_out_of_the_plan_and_says_why(app, page_kb):
+    record(app, ["loc_deep_central_buttock", "aggr_sitting", "rf_cancer_history", "rf_unexplained_weight_loss"])
+    app.number_input(key="pt.age").set_value(47).run()
+    assert "Triage: URGENT" in banner(app).value
+    for topic in ("heat", "stretching", "strengthening"):
+        assert plan_card_header(app, page_kb, topic) is None, topic
+    held = next(w.value for w in app.warning if w.value.startswith("**Not offered until the red flag"))
+    for topic in ("heat", "stretching", "strengthening"):
+        assert md_escape(page_kb.topics[topic].label) in held
+    assert "do not start treatment" in held
+
+
+def test_a_test_that_could_harm_carries_its_warning_where_it_is_shown(app, page_kb):
+    record(app, ["loc_groin", "risk_low_energy_availability", "recent_training_increase"])
+    warning = md_escape(page_kb.findings["test_hop_positive"].caution.warning)
+    assert any(warning in w.value for w in app.warning), "the hop test must say not to hop-test"
+    assert "Triage: URGENT" in banner(app).value
+
+
+def test_sex_is_recorded_and_cleared_with_the_patient(app):
+    app.segmented_control(key="pt.sex").set_value("female").run()
+    assert app.segmented_control(key="pt.sex").value == "female"
+    button(app, "New patient").click().run()
+    assert app.segmented_control(key="pt.sex").value is None
+
+
 # --- phase, new patient, downloads ---------------------------------------------------------------
 
 def test_changing_the_phase_changes_the_plan_advice(app, page_kb):
