@@ -140,8 +140,9 @@ def test_a_check_that_could_not_raise_the_level_is_not_asked_for(kb):
 
 
 def test_a_sex_gated_rule_is_not_assessed_without_the_sex(tmp_path):
-    from hipguide.knowledge import load_knowledge
     from minikb import write_mini_kb
+
+    from hipguide.knowledge import load_knowledge
 
     mini_kb_dir = write_mini_kb(tmp_path / "kb")
     path = mini_kb_dir / "red_flags.yaml"
