@@ -15,7 +15,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from hipguide.assessment import assess
+from hipguide.assessment import assess, red_flag_screen_findings
 from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
 
@@ -141,7 +141,7 @@ def test_exam_tests_explain_how_to_test_and_what_counts_as_positive(app, page_kb
 
 def test_not_assessed_is_the_default_and_does_not_count_as_negative(app, page_kb):
     assert all(finding(app, fid).value is None for fid in page_kb.findings)
-    red_flags = sum(1 for f in page_kb.findings.values() if f.group == "red_flag")
+    red_flags = len(red_flag_screen_findings(page_kb))
     assert f"{red_flags} of {red_flags} red-flag questions not yet asked" in banner(app).value
 
 
@@ -309,3 +309,18 @@ def test_chart_templates_are_shared_unchanged_and_hold_no_patient_data(app, page
     label = page_kb.findings["test_seated_piriformis_stretch_positive"].label
     assert all(label not in text for text in used_json.values())
     assert "Pain marked" not in used_json["body map"]
+
+
+def test_the_red_flag_tab_holds_the_new_questions_and_the_risk_factors_the_rules_use(app, page_kb):
+    screen = red_flag_screen_findings(page_kb)
+    for fid in ("rf_pulsatile_abdominal_mass", "risk_prosthetic_hip", "risk_recent_infection_or_immunosuppression",
+                "risk_osteoporosis", "rf_bilateral_leg_symptoms"):
+        assert fid in screen
+    tab = app.tabs[0]
+    assert "Red flags" in tab.label
+    keys = {w.key for w in tab.segmented_control}
+    assert {f"pt.f.{fid}" for fid in screen} == keys
+    record(app, absent=screen)
+    assert banner(app).type == "success"
+    record(app, ["risk_prosthetic_hip"])
+    assert "no rule fired" in banner(app).value and banner(app).type == "info"

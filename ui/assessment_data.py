@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hipguide.assessment import Assessment, ConditionResult
+from hipguide.assessment import Assessment, ConditionResult, red_flag_screen_findings
 from hipguide.exports import STANCE_WORDS, md_escape, pct
 from hipguide.knowledge import KnowledgeBase
 from hipguide.models import Finding
@@ -51,10 +51,16 @@ def label_escape(text: str) -> str:
 
 
 def findings_by_group(kb: KnowledgeBase) -> dict[str, list[Finding]]:
-    """Findings per group, in the knowledge file's order (which follows a consultation)."""
+    """Findings per group, in the knowledge file's order (which follows a consultation).
+
+    The red-flag tab holds the whole red-flag screen: the red-flag questions and the risk factors the
+    rules depend on, so a clinician screening for red flags never has to hunt in another tab."""
+    screen = red_flag_screen_findings(kb)
     out: dict[str, list[Finding]] = {group: [] for group, _ in FINDING_GROUPS}
+    out["red_flag"] = [kb.findings[f] for f in screen]
     for finding in kb.findings.values():
-        out.setdefault(finding.group, []).append(finding)
+        if finding.id not in screen:
+            out.setdefault(finding.group, []).append(finding)
     return out
 
 
@@ -80,7 +86,7 @@ def finding_controls(kb: KnowledgeBase) -> tuple[tuple[str, str, tuple[FindingCo
 
 def red_flag_screen(kb: KnowledgeBase, result: Assessment) -> str:
     """One line on how far the red-flag screen has got, shown above the findings."""
-    red_flags = [f for f, fd in kb.findings.items() if fd.group == "red_flag"]
+    red_flags = red_flag_screen_findings(kb)
     present = [f for f in red_flags if f in result.case.findings]
     asked = sum(1 for f in red_flags if f in result.case.findings or f in result.case.absent)
     text = f"**Red-flag screen:** {asked} of {len(red_flags)} asked"
@@ -155,11 +161,15 @@ def triage_banner(kb: KnowledgeBase, result: Assessment) -> TriageBanner:
     elif tri.reasons or note:
         kind = "info"
     else:
-        red_flags = [f for f, fd in kb.findings.items() if fd.group == "red_flag"]
+        red_flags = red_flag_screen_findings(kb)
         assessed = set(result.case.findings) | set(result.case.absent)
         asked = sum(1 for f in red_flags if f in assessed)
-        if red_flags and asked == len(red_flags):
+        present = [f for f in red_flags if f in result.case.findings]
+        if red_flags and asked == len(red_flags) and not present:
             return TriageBanner("success", f"{head} No red flag: all {len(red_flags)} red-flag questions answered and negative.")
+        if red_flags and asked == len(red_flags):
+            named = ", ".join(md_escape(kb.findings[f].label) for f in present)
+            return TriageBanner("info", f"{head} Red-flag screen complete; no rule fired. Recorded: {named}.")
         return TriageBanner("info", f"{head} No red flag recorded so far; {len(red_flags) - asked} of {len(red_flags)} "
                                     "red-flag questions not yet asked (not asked is not negative).")
     return TriageBanner(kind, "\n".join(lines))
