@@ -283,7 +283,8 @@ def explain_summary(kb: KnowledgeBase, r: ConditionResult) -> str:
         text += f". Most against: {', '.join(top_against)}"
     skipped = sum(1 for c in r.contributions if not c.counted)
     if skipped:
-        text += f". {skipped} finding(s) not counted because stronger evidence of the same kind already counted"
+        text += (f". {skipped} finding(s) not counted on their own: a combined rule or a stronger finding of the "
+                 "same kind already counts that evidence")
     return text + "."
 
 
