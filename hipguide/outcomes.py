@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 MEASURE_IDS: tuple[str, ...] = ("nprs", "lefs", "psfs")
 CASE_RANGES: dict[str, tuple[int, int]] = {"nprs": NPRS_RANGE, "lefs": LEFS_RANGE, "psfs": PSFS_RANGE}
 Verdict = Literal["improved", "worse", "no_important_change"]
+BAND_EXPLANATION = ("Green band: the first visit's score ± the MCID. A later point outside the band has changed by a "
+                    "clinically important amount; inside it, the change is smaller than the MCID.")
 
 
 class ItemScaleStep(Strict):
@@ -214,7 +216,9 @@ def trend_rows(kb: KnowledgeBase, visits: Sequence[Visit], today: dt.date | None
         out[mid] = [
             {"measure": measure.short, "date": d.isoformat(), "visit": short_date(d, today), "score": v,
              "shown": number(v), "band_lo": lo, "band_hi": hi, "baseline": i == 0,
-             "band_text": f"first visit {number(base)} ± MCID {number(measure.mcid.value)}"}
+             "band_text": f"first visit {number(base)} ± MCID {number(measure.mcid.value)}",
+             "aria": f"{measure.short} {number(v)} on {short_date(d, today)}",
+             "band_aria": f"{measure.short} MCID band: {number(lo)} to {number(hi)} (first visit {number(base)} ± {number(measure.mcid.value)})"}
             for i, (d, v) in enumerate(points)
         ]
     return out

@@ -71,3 +71,23 @@ def _column(day: dt.date, today: dt.date, index: int, visits: list[VisitRecord])
     name = short_date(day, today)
     same_day = sum(1 for v in visits[:index] if v.date == day)
     return f"{name} ({same_day + 1})" if same_day else name
+
+
+TRIAGE_WORDS = {"routine": "routine", "urgent": "URGENT", "emergency": "EMERGENCY"}
+
+
+def record_summary(kb: KnowledgeBase, record: VisitRecord, leading: int = 2) -> str:
+    """One line on an earlier visit: its triage, its leading conditions, and which knowledge version made it."""
+    from .exports import pct
+
+    parts = [f"triage {TRIAGE_WORDS.get(record.triage or '', 'not recorded')}"]
+    if record.differential:
+        parts.append("most likely " + ", ".join(f"{kb.conditions[c].label} {pct(p)}" for c, p in record.differential[:leading]))
+    parts.append(f"{len(record.findings)} finding(s) present, {len(record.absent)} checked and absent")
+    if (o := record.outcomes) is not None and o.psfs:
+        names = o.psfs_activities or [""] * len(o.psfs)
+        parts.append("PSFS activities: " + ", ".join(f"{n.strip() or f'activity {i + 1}'} {s}/10"
+                                                      for i, (n, s) in enumerate(zip(names, o.psfs, strict=True))))
+    if not record.same_knowledge:
+        parts.append("made with an earlier knowledge version, so its probabilities may differ from today's")
+    return "; ".join(parts)
