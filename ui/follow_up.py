@@ -26,6 +26,7 @@ from hipguide.models import LEFS_ITEMS, PSFS_MAX_ACTIVITIES, Outcomes
 from hipguide.outcomes import BAND_EXPLANATION, mcid_line, number, progress, trend_rows
 from hipguide.visits import VisitRecord, findings_timeline, ordered, record_summary
 from ui.assessment_data import label_escape
+from ui.charts import spec_template
 
 OUTCOME_PREFIX = "pt.o."
 NPRS_KEY = "pt.o.nprs"
@@ -141,12 +142,7 @@ def trend_spec(short: str, lo: int, hi: int, better: str) -> dict[str, Any]:
         tooltip=[alt.Tooltip("visit:N", title="Visit"), alt.Tooltip("shown:N", title=short)],
     )
     labels = base.mark_text(dy=-12, color="#343a40", aria=False).encode(x=x, y=y, text="shown:N")
-    chart = alt.layer(band, line, points, labels).properties(height=190, title=short)
-    spec = chart.to_dict()
-    spec.pop("$schema", None)
-    spec.pop("data", None)
-    spec["autosize"] = {"type": "fit-x", "contains": "padding"}
-    return spec
+    return spec_template(alt.layer(band, line, points, labels).properties(height=190, title=short))
 
 
 # --- the section ----------------------------------------------------------------------------------
