@@ -128,7 +128,9 @@ def _receive(kb: KnowledgeBase, files: list[Any]) -> list[tuple[str, str]]:
 @st.cache_resource(show_spinner=False)
 def trend_spec(short: str, lo: int, hi: int, better: str) -> dict[str, Any]:
     """One outcome measure over the visits, with the MCID band around the first visit (a template: no rows)."""
-    x = alt.X("date:T", timeUnit="yearmonthdate", title=None, axis=alt.Axis(format="%-d %b", labelAngle=0, tickCount=6))
+    # One place per visit, in date order: a time axis would label days on which no visit happened.
+    x = alt.X("visit:N", title=None, sort=alt.EncodingSortField("date", op="min"), axis=alt.Axis(labelAngle=0),
+              scale=alt.Scale(padding=0.5))
     y = alt.Y("score:Q", title=f"{short} ({better} is better)", scale=alt.Scale(domain=[lo, hi]))
     base = alt.Chart()
     band = base.mark_rect(color=BAND_COLOUR, opacity=0.55).encode(
