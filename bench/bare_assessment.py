@@ -129,18 +129,8 @@ with main:
         n.number_input("Pain now", min_value=0, max_value=10, value=None, key="nprs", help=SENTENCE)
         t.metric("LEFS total", "—", help=SENTENCE)
         m.metric("PSFS mean", "—", help=SENTENCE)
-        with st.expander("LEFS: 0 of 20 items answered"):
-            st.caption(SENTENCE)
-            cols = st.columns(2)
-            for i in range(20):
-                with cols[i % 2]:
-                    st.segmented_control(f"{i + 1}. {FINDINGS[i]}", [0, 1, 2, 3, 4], key=f"lefs{i}")
-        with st.expander("PSFS: 0 of up to 5 activities rated"):
-            st.caption(SENTENCE)
-            for i in range(5):
-                name, score = st.columns([3, 1], vertical_alignment="bottom")
-                name.text_input(f"Activity {i + 1}", key=f"psfs_name{i}", max_chars=80)
-                score.number_input(f"Score {i + 1}", min_value=0, max_value=10, value=None, key=f"psfs{i}")
+        st.segmented_control("Enter item by item", ["LEFS items (0 of 20 answered)", "PSFS activities (0 of up to 5 rated)"],
+                             key="panel")  # closed, as for a new patient: the item controls are drawn only when opened
         st.caption(SENTENCE * 3)
         up, down = st.columns([2.2, 1], vertical_alignment="top")
         down.download_button("Visit record (FHIR)", lambda: SENTENCE * 20, file_name="visit.json", on_click="ignore")

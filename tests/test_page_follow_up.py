@@ -54,8 +54,15 @@ def enter_outcomes(at: AppTest, nprs: int | None = None, lefs_item: int | None =
     if nprs is not None:
         at.number_input(key="pt.o.nprs").set_value(nprs)
     if lefs_item is not None:
+        at.segmented_control(key="pt.o.panel").set_value("lefs")
+        rerun(at)  # the item controls are drawn when their panel is open
         for i in range(1, 21):
             at.segmented_control(key=f"pt.o.lefs.{i:02d}").set_value(lefs_item)
+    if psfs:
+        if lefs_item is not None:
+            rerun(at)
+        at.segmented_control(key="pt.o.panel").set_value("psfs")
+        rerun(at)
     for i, (name, score) in enumerate(psfs, start=1):
         at.text_input(key=f"pt.o.psfs.name.{i}").set_value(name)
         at.number_input(key=f"pt.o.psfs.score.{i}").set_value(score)
@@ -119,11 +126,18 @@ def test_entering_the_lefs_items_computes_the_total_and_the_record_holds_every_s
     assert "## Outcome measures" in note and "**Pain now \\(NPRS\\)**: 4/10" in note and "60/80" in note
 
 
-def test_a_partly_answered_lefs_gives_no_total(app):
+def test_a_partly_answered_lefs_gives_no_total_and_closing_the_panel_keeps_the_answers(app):
+    app.segmented_control(key="pt.o.panel").set_value("lefs")
+    rerun(app)
     app.segmented_control(key="pt.o.lefs.01").set_value(4)
     rerun(app)
     assert {m.label: m.value for m in app.metric}["LEFS total"] == "—"
-    assert any("1 of 20 items answered" in e.label for e in app.expander)
+    assert "LEFS items (1 of 20 answered)" in app.segmented_control(key="pt.o.panel").options
+    enter_outcomes(app, lefs_item=2)
+    app.segmented_control(key="pt.o.panel").set_value(None)
+    rerun(app)
+    assert not [c for c in app.segmented_control if c.key == "pt.o.lefs.01"]  # the panel is closed
+    assert {m.label: m.value for m in app.metric}["LEFS total"] == "40/80"
 
 
 def test_each_measure_shows_its_mcid_and_reference(app, page_kb):
@@ -186,6 +200,16 @@ def test_a_bad_upload_gets_a_clear_message_and_the_session_continues(app, page_k
     assert md_escape("NPRS −2 since 3 Nov") in markdown(app)  # the good record beside it is still read
 
 
+def test_a_record_with_a_huge_text_field_is_refused(app, page_kb):
+    name, raw, mime = record_file(page_kb)
+    bundle = json.loads(raw)
+    bundle["entry"][0]["resource"]["summary"] = "A" * 200_000
+    upload(app, (name, json.dumps(bundle).encode(), mime))
+    [error] = [e.value for e in app.error]
+    assert md_escape("a text field is too long (200,000 characters; at most 4,000)") in error
+    assert not trend_charts(app)
+
+
 def test_a_record_from_another_knowledge_version_names_the_unknown_ids(app, page_kb):
     name, raw, mime = record_file(page_kb)
     bundle = json.loads(raw)
@@ -212,7 +236,12 @@ def test_new_patient_forgets_the_outcomes_and_the_uploaded_records(app, page_kb)
     next(b for b in app.button if b.label == "New patient").click()
     rerun(app)
     assert app.number_input(key="pt.o.nprs").value is None
+    assert {m.label: m.value for m in app.metric} == {"LEFS total": "—", "PSFS mean": "—"}
+    app.segmented_control(key="pt.o.panel").set_value("lefs")
+    rerun(app)
     assert all(app.segmented_control(key=f"pt.o.lefs.{i:02d}").value is None for i in range(1, 21))
+    app.segmented_control(key="pt.o.panel").set_value("psfs")
+    rerun(app)
     assert app.text_input(key="pt.o.psfs.name.1").value in (None, "")
     assert not trend_charts(app) and "since 3 Nov" not in markdown(app)
     assert app.file_uploader[0].value in (None, [])

@@ -30,6 +30,7 @@ from ui.charts import spec_template
 
 OUTCOME_PREFIX = "pt.o."
 NPRS_KEY = "pt.o.nprs"
+PANEL_KEY = "pt.o.panel"               # which item-by-item panel is open (LEFS or PSFS), if any
 VISIT_DATE_KEY = "pt.o.visit_date"
 RECORDS_KEY = "pt.records"            # file id -> VisitRecord or the reason it was refused (this session only)
 UPLOAD_NONCE_KEY = "pt.upload_nonce"
@@ -181,20 +182,28 @@ def _render_entry(kb: KnowledgeBase, result: Assessment) -> None:
         mean = outcomes.psfs_mean if outcomes else None
         st.metric("PSFS mean", f"{number(mean)}/10" if mean is not None else "—",
                   help="The mean of the activities rated.")
-    if "lefs" in measures:
+    # One panel at a time, and only when asked for: the 30 item controls are not redrawn on every rerun
+    # (their values stay in the session while the panel is closed).
+    rated = len(outcomes.psfs) if outcomes and outcomes.psfs else 0
+    panels = {"lefs": f"LEFS items ({answered} of {LEFS_ITEMS} answered)",
+              "psfs": f"PSFS activities ({rated} of up to {PSFS_MAX_ACTIVITIES} rated)"}
+    panel = st.segmented_control("Enter item by item", [p for p in panels if p in measures], key=PANEL_KEY,
+                                 format_func=panels.__getitem__, persist_state="session")
+    if panel == "lefs":
         m = measures["lefs"]
-        with st.expander(f"{label_escape(m.label)}: {answered} of {LEFS_ITEMS} items answered", expanded=False):
-            st.caption(md_escape(m.question) + "  \n" + " · ".join(f"**{s.score}** {md_escape(s.label)}" for s in m.item_scale))
+        with st.container(border=True):
+            st.caption(f"**{label_escape(m.label)}.** " + md_escape(m.question) + "  \n"
+                       + " · ".join(f"**{s.score}** {md_escape(s.label)}" for s in m.item_scale))
             columns = st.columns(2, gap="small")
             for i, item in enumerate(m.items, start=1):
                 with columns[(i - 1) % 2]:
                     st.segmented_control(f"{i}. {label_escape(item)}", [s.score for s in m.item_scale], key=lefs_key(i),
                                          persist_state="session")
-    if "psfs" in measures:
+    elif panel == "psfs":
         m = measures["psfs"]
-        rated = len(outcomes.psfs) if outcomes and outcomes.psfs else 0
-        with st.expander(f"{label_escape(m.label)}: {rated} of up to {PSFS_MAX_ACTIVITIES} activities rated", expanded=False):
-            st.caption(md_escape(m.question) + "  \n" + " · ".join(f"**{s.score}** {md_escape(s.label)}" for s in m.item_scale))
+        with st.container(border=True):
+            st.caption(f"**{label_escape(m.label)}.** " + md_escape(m.question) + "  \n"
+                       + " · ".join(f"**{s.score}** {md_escape(s.label)}" for s in m.item_scale))
             for i in range(1, PSFS_MAX_ACTIVITIES + 1):
                 name_col, score_col = st.columns([3, 1], vertical_alignment="bottom")
                 with name_col:
