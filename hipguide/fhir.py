@@ -152,6 +152,8 @@ def _clinical_impression(kb: KnowledgeBase, result: Assessment, day: str, findin
     }
     if not investigation:
         del impression["investigation"]
+    if note := tri.not_assessed_note():  # rules that could not be checked (age or sex not recorded): never negative
+        impression["note"] = [{"text": note}]
     return impression
 
 

@@ -225,3 +225,12 @@ def test_reading_a_record_writes_nothing_anywhere(kb, tmp_path, monkeypatch):
                 read_visit_record(kb, raw)
     assert writes == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_red_flag_checks_not_made_are_recorded_as_not_assessed(kb):
+    """A rule that needs the age, which was not recorded, is noted as not assessed, never as negative."""
+    bundle = visit_bundle(kb, assess(kb, {"findings": ["rf_major_trauma_or_fall", "loc_groin"]}), NOV3)
+    [impression] = resources(bundle, "ClinicalImpression")
+    assert "not assessed is not negative" in impression["note"][0]["text"]
+    aged = visit_bundle(kb, assess(kb, {"findings": ["rf_major_trauma_or_fall", "loc_groin"], "age": 40, "sex": "female"}), NOV3)
+    assert "note" not in resources(aged, "ClinicalImpression")[0]
