@@ -21,6 +21,7 @@ from hipguide.editing import (
     audit_rows,
     changes_from_form,
     claim_conflicts,
+    current_claim_stances,
     current_source_hashes,
     disposition_claims,
     form_from_guidance,
@@ -197,7 +198,7 @@ def guidance_tab(editor: str | None) -> None:
     s3.text_input("Change note (for the audit trail)", key=f"{key}note", persist_state="session")
 
     form = {k.removeprefix(key): v for k, v in ss.items() if isinstance(k, str) and k.startswith(key)}
-    changes = changes_from_form(form, claims, current_source_hashes(kb, topic))
+    changes = changes_from_form(form, claims, current_source_hashes(kb, topic), current_claim_stances(kb, topic))
     proposed, problems = proposed_guidance(g, topic, changes)
     if problems:
         st.warning("This decision cannot be saved yet:\n\n" + "\n".join(f"- {md_escape(p)}" for p in problems), icon="⚠️")

@@ -25,7 +25,7 @@ def set_claims(root, topic: str, claims: list[dict], dispositions: list[str] | N
 def test_same_scope_opposite_advice_is_direct(mini):
     tc = compute_conflicts(load_knowledge(mini))["ice"]
     assert tc.conflict and tc.kind == "direct"
-    assert tc.sources_for() == ["b"] and tc.sources_against() == ["a", "a2"]
+    assert tc.sources_for() == ["b"] and tc.sources_against() == ["a"]  # a2 is the same article: one voice
 
 
 def test_non_overlapping_phases_is_conditional(mini):
