@@ -58,6 +58,7 @@ from ui.common import (
     page_nav,
 )
 from ui.common import knowledge_or_stop as _knowledge
+from ui.coverage_panel import coverage_tab_label, render_coverage_panel
 from ui.topic_view import render_topic
 
 st.set_page_config(page_title="HipGuide — Editor", page_icon="✏️", layout="wide")
@@ -509,7 +510,8 @@ if preview_sid in kb.sources and editor is not None:
             st.rerun()
 
 tabs = st.tabs(["Adopted guidance", "Add a source", "Tag a claim",
-                f"Needs review ({len(kb.changed_sources) + len(kb.guidance_needing_review)})", "History"])
+                f"Needs review ({len(kb.changed_sources) + len(kb.guidance_needing_review)})", "History",
+                coverage_tab_label(kb)])
 with tabs[0]:
     guidance_tab(editor)
 with tabs[1]:
@@ -520,4 +522,6 @@ with tabs[3]:
     review_tab(editor)
 with tabs[4]:
     history_tab()
+with tabs[5]:
+    render_coverage_panel(kb)
 disclaimer()
