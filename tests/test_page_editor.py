@@ -303,3 +303,19 @@ def test_discarding_my_input_loads_their_version_into_the_form(editing: Path) ->
     open_topic(second, "ice")  # and it stays theirs, not the discarded input
     assert second.text_area(key="g_ice_acute_advice").value == "First editor's advice on ice."
     assert [e["editor"] for e in read_audit(editing)] == ["First Editor"]
+
+
+def test_a_changed_claim_against_the_adopted_stance_shows_as_needs_review(knowledge_copy: Path, monkeypatch) -> None:
+    monkeypatch.delenv("HIPGUIDE_EDITOR_PASSPHRASE", raising=False)
+    path = knowledge_copy / "claims" / "pillow_between_knees.yaml"
+    text = path.read_text()
+    # The only voice on the topic turns against the pillow: no conflict between sources, but the
+    # adopted decision rested on the claim as it was.
+    path.write_text(text.replace("stance: recommend", "stance: advise_against", 1))
+    at = page().run()
+    assert not at.exception, at.exception
+    (tab,) = [t for t in at.tabs if t.label.startswith("Needs review")]
+    assert tab.label == "Needs review (1)"
+    warning = " ".join(w.value for w in tab.warning)
+    assert "pillow\\_between\\_knees\\_lateral\\_rotator\\_trp\\_lets\\_pressure\\_off" in warning
+    assert "changed from recommend to advise\\_against" in warning

@@ -84,8 +84,8 @@ def _sides(kb: KnowledgeBase, topic: str) -> None:
         lines.append(f"**{label}: {len(found)} independent voice{'s' if len(found) != 1 else ''}**")
         for v in found:
             also = [sid for sid in v.sources if sid != v.voice]
-            same = f" (= {', '.join(also)})" if also else ""
-            lines.append(f"- `{v.voice}`{_line(kb, same)} — {_line(kb, v.words())}")
+            same = " " + _line(kb, f"(= {', '.join(also)})") if also else ""
+            lines.append(f"- `{v.voice}`{same} — {_line(kb, v.words())}")
     st.markdown("\n".join(lines))
 
 
