@@ -12,7 +12,7 @@ import re
 
 import pytest
 import yaml
-from minikb import claim, write_mini_kb
+from minikb import claim, set_claims, write_mini_kb
 
 from hipguide.assessment import Triage, assess
 from hipguide.comparison import sides, sides_summary, source_flags_text
@@ -29,13 +29,6 @@ ROUTINE = Triage(level="routine", reasons=[])
 @pytest.fixture
 def mini(tmp_path):
     return write_mini_kb(tmp_path / "knowledge")
-
-
-def set_claims(root, topic: str, claims: list[dict], dispositions: list[str] | None = None) -> None:
-    (root / "claims" / f"{topic}.yaml").write_text(yaml.safe_dump({"topic": topic, "claims": claims}, sort_keys=False))
-    g = yaml.safe_load((root / "guidance" / f"{topic}.yaml").read_text())
-    g["dispositions"] = [{"claim": c, "disposition": "accepted", "reason": "R."} for c in (dispositions or [])]
-    (root / "guidance" / f"{topic}.yaml").write_text(yaml.safe_dump(g, sort_keys=False))
 
 
 def edit_guidance(root, topic: str, **changes) -> None:
