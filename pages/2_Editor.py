@@ -178,7 +178,7 @@ def guidance_tab(editor: str | None) -> None:
                  key=f"{key}rationale", persist_state="session", height=140)
 
     if claims:
-        st.markdown("##### Disposition of each conflicting claim")
+        st.markdown("##### Disposition of each conflicting claim, and of each claim against the adopted stance")
         by_id = kb.claims_by_id
         for cid in claims:
             claim = by_id.get(cid)
