@@ -135,10 +135,10 @@ def test_override_of_a_less_likely_condition_does_not_replace_advice_for_the_lik
         {"conditions": ["tear"], "phases": {"acute": {"stance": "recommend", "advice": "Ice for a tear."}},
          "reason": "Written for a tear."}])
     kb = load_knowledge(mini)
-    items, _ = build_plan(kb, "acute", ["overload", "tear"], ROUTINE)
+    items, *_ = build_plan(kb, "acute", ["overload", "tear"], ROUTINE)
     ice = next(i for i in items if i.topic == "ice")
     assert ice.advice == "ice advice for acute." and ice.condition is None
-    items, _ = build_plan(kb, "acute", ["tear", "overload"], ROUTINE)
+    items, *_ = build_plan(kb, "acute", ["tear", "overload"], ROUTINE)
     ice = next(i for i in items if i.topic == "ice")
     assert ice.advice == "Ice for a tear." and ice.condition == "tear"
 
@@ -147,16 +147,16 @@ def test_guidance_not_written_for_the_likeliest_passes_to_the_next_condition(min
     edit_guidance(mini, "ice", applies_to=["tear"], condition_overrides=[
         {"conditions": ["tear"], "phases": {"acute": {"stance": "recommend", "advice": "Ice for a tear."}},
          "reason": "Written for a tear."}])
-    items, _ = build_plan(load_knowledge(mini), "acute", ["overload", "tear"], ROUTINE)
+    items, *_ = build_plan(load_knowledge(mini), "acute", ["overload", "tear"], ROUTINE)
     ice = next(i for i in items if i.topic == "ice")
     assert ice.advice == "Ice for a tear." and ice.condition == "tear"
 
 
 def test_shipped_overload_case_gets_overload_advice_not_soreness_advice(kb: KnowledgeBase):
-    items, _ = build_plan(kb, "acute", ["deep_hip_rotator_overload", "delayed_onset_muscle_soreness"], ROUTINE)
+    items, *_ = build_plan(kb, "acute", ["deep_hip_rotator_overload", "delayed_onset_muscle_soreness"], ROUTINE)
     ice = next(i for i in items if i.topic == "ice")
     assert ice.stance == kb.guidance["ice"].phases["acute"].stance and ice.condition is None
-    items, _ = build_plan(kb, "acute", ["delayed_onset_muscle_soreness", "deep_hip_rotator_overload"], ROUTINE)
+    items, *_ = build_plan(kb, "acute", ["delayed_onset_muscle_soreness", "deep_hip_rotator_overload"], ROUTINE)
     assert next(i for i in items if i.topic == "ice").condition == "delayed_onset_muscle_soreness"
 
 
