@@ -275,9 +275,19 @@ def test_credibility_flags_carry_true_evidence(kb: KnowledgeBase):
                 assert "affiliate" in (f.evidence + (f.note or "")).lower(), src.id
 
 
+HOW_TO = re.compile(r"\b\d+(?:\s*(?:–|-|to)\s*\d+)?\s*(?:minutes|seconds)\b|\bif you use\b|\bis fine if\b|\bhold (?:it )?for\b",
+                    re.IGNORECASE)
+
+
 def test_adopted_guidance_does_not_say_against_while_explaining_how(kb: KnowledgeBase):
     g = kb.guidance["trigger_point_pressure"]
     assert g.phases["acute"].stance == "conditional" and g.phases["recovery"].stance == "conditional"
+    for topic, g in kb.guidance.items():
+        advice = [(p, a) for p, a in g.phases.items()]
+        advice += [(f"{p} for {', '.join(ov.conditions)}", a) for ov in g.condition_overrides for p, a in ov.phases.items()]
+        for where, a in advice:
+            if a.stance == "advise_against":
+                assert not HOW_TO.search(a.advice), f"{topic} {where}: says against but explains how: {a.advice}"
 
 
 def test_adopted_safety_netting_follows_the_red_flag_levels(kb: KnowledgeBase):
