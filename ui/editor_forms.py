@@ -93,7 +93,7 @@ def stale_panel(rel: str, on_discard: Callable[[], None] | None = None) -> None:
     info = stale(rel)
     if not info:
         return
-    st.error(f"**Not saved: another editor saved `{md_escape(rel)}` after your form was built.** Your input is kept. "
+    st.error(f"**Not saved: another editor saved `{rel}` after your form was built.** Your input is kept. "
              "Compare the two versions, then either keep your input (it is checked again, against theirs) or load theirs.",
              icon="⚠️")
     left, right = st.columns(2)

@@ -77,9 +77,10 @@ def _failures() -> tuple[threading.Lock, dict[str, list[float]]]:
 
 def _client_key() -> str:
     try:
-        return st.context.ip_address or "local"
+        address = st.context.ip_address
     except Exception:
-        return "local"
+        address = None
+    return address if isinstance(address, str) and address else "local"
 
 
 def seconds_locked(key: str, now: float | None = None) -> float:
@@ -87,7 +88,10 @@ def seconds_locked(key: str, now: float | None = None) -> float:
     now = time.time() if now is None else now
     with lock:
         recent = [t for t in table.get(key, []) if now - t < LOCKOUT_SECONDS]
-        table[key] = recent
+        if recent:
+            table[key] = recent
+        else:
+            table.pop(key, None)  # only addresses with recent failures are kept
         if len(recent) < MAX_SIGNIN_ATTEMPTS:
             return 0.0
         return LOCKOUT_SECONDS - (now - recent[0])
@@ -183,7 +187,9 @@ def _passphrase(expected: str, allowed: AllowList) -> Editor | None:
                 st.error("Say who you are: it is recorded with every change.")
             elif not check_passphrase(phrase, expected) or (allowed.editors and allowed.role(name) is None):
                 record_failure(key)
-                st.error("That passphrase or name is not right.")
+                wait = seconds_locked(key)
+                st.error("That passphrase or name is not right."
+                         + (f" Too many failed attempts from this address. Try again in {int(wait // 60) + 1} minutes." if wait else ""))
             else:
                 clear_failures(key)
                 ss["editor_identity"] = name.lower() if allowed.editors else name
