@@ -353,7 +353,7 @@ def _compare_pair() -> PagePair:
 
 def _editor_pair() -> PagePair:
     def real_setup(at: Any) -> None:
-        at.session_state["editor_name"] = "Benchmark"
+        at.session_state["editor_identity"] = "Benchmark"
 
     def real_click(at: Any, i: int) -> None:
         at.selectbox(key="g_ice_acute_stance").set_value("neutral" if i % 2 == 0 else "advise_against")

@@ -12,7 +12,6 @@ import streamlit as st
 
 from hipguide.comparison import (
     CONFLICT_WORDS,
-    SELECTION_PARAMS,
     STANCE_COLOURS,
     STANCE_ORDER,
     MatrixFilters,
@@ -29,7 +28,7 @@ from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.models import PHASES
 from ui.charts import spec_template
 from ui.common import disclaimer, knowledge_or_stop, page_nav
-from ui.formats import md_quote_in_context, selected_cell
+from ui.formats import SELECTION_PARAMS, md_quote_in_context, selected_cell
 from ui.topic_view import STANCE_ICON, render_topic
 
 st.set_page_config(page_title="HipGuide — Compare sources", page_icon="⚖️", layout="wide")

@@ -143,7 +143,7 @@ def guidance_tab(editor: Editor | None) -> None:
                                format_func=words)
                 right.text_input("Reason", key=f"{key}reason_{cid}", persist_state="session")
 
-    st.text_input("Change note (the commit message: why you changed it)", key=f"{key}note", persist_state="session")
+    st.text_input("Why you changed it (the commit message)", key=f"{key}note", persist_state="session")
 
     form = {k.removeprefix(key): v for k, v in ss.items() if isinstance(k, str) and k.startswith(key)}
     changes = changes_from_form(form, claims, current_source_hashes(kb, topic))
@@ -273,7 +273,7 @@ def add_source_tab(editor: Editor | None) -> None:
         flags_text = st.text_area("Credibility flags, one per line as `flag: evidence`", key="src_flags", persist_state="session", height=100,
                                   help="Flags: " + ", ".join(CREDIBILITY_FLAGS))
         text = st.text_area("Source text (verbatim)", key="src_text", persist_state="session", height=260)
-        note = st.text_input("Change note (the commit message)", key="src_note", persist_state="session")
+        note = st.text_input("Why you add it (the commit message)", key="src_note", persist_state="session")
         submitted = st.form_submit_button("Add source", key="src_submit", type="primary")
     if not submitted:
         return
