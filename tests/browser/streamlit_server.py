@@ -20,6 +20,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))  # the temporary-repository helpers shared with the engine tests
+
+from gitkb import init_repo  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; `.ci/run` installs it
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/bin/nginx")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -75,36 +79,12 @@ def nginx_binary() -> str | None:
     return found or next((p for p in NGINX_CANDIDATES if os.access(p, os.X_OK)), None)
 
 
-GIT_TEST_IDENTITY = {"GIT_AUTHOR_NAME": "Knowledge import", "GIT_AUTHOR_EMAIL": "import@example.org",
-                     "GIT_COMMITTER_NAME": "Knowledge import", "GIT_COMMITTER_EMAIL": "import@example.org"}
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, **GIT_TEST_IDENTITY, "GIT_CONFIG_NOSYSTEM": "1"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
-
-
 def copy_knowledge(target: Path, source: Path | None = None) -> Path:
     """A private copy of the knowledge folder (the shipped one by default), as a git repository of its own
     with one commit: editorial saves are commits, and never land in the project's repository."""
     shutil.copytree(source or ROOT / "knowledge", target,
                     ignore=shutil.ignore_patterns(".editor.lock", "audit"))
-    git(target, "init", "--quiet", "--initial-branch=main")
-    git(target, "add", "--all")
-    git(target, "commit", "--quiet", "-m", "Import the knowledge")
-    return target
-
-
-def clone_replicas(seed: Path, base: Path, count: int = 2) -> tuple[Path, list[Path]]:
-    """A bare central repository made from the repository `seed`, and `count` clones of it (one per replica)."""
-    central = base / "central.git"
-    git(base, "clone", "--quiet", "--bare", str(seed), str(central))
-    clones = []
-    for i in range(count):
-        clone = base / f"replica{i + 1}"
-        git(base, "clone", "--quiet", f"file://{central}", str(clone))
-        clones.append(clone)
-    return central, clones
+    return init_repo(target)
 
 
 def _get(url: str, timeout: float = 2.0) -> tuple[int, str]:

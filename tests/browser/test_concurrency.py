@@ -8,8 +8,9 @@ import time
 
 import pytest
 import yaml
+from gitkb import central_and_replicas, git
 from sessions import distinct_cases, run_sessions
-from streamlit_server import Nginx, StreamlitServer, clone_replicas, copy_knowledge, git, require_nginx
+from streamlit_server import Nginx, StreamlitServer, copy_knowledge, require_nginx
 from ui_helpers import main_text, new_page, open_app, set_finding, wait_idle, wait_quiet
 
 from hipguide import editorial
@@ -70,7 +71,7 @@ def replicas(tmp_path, browser, monkeypatch):
     """Two replicas as on two machines: each with its own clone of one central (bare) repository, behind nginx."""
     require_nginx()
     seed = copy_knowledge(tmp_path / "seed")
-    central, clones = clone_replicas(seed, tmp_path)
+    central, clones = central_and_replicas(seed, tmp_path)
     env = {"HIPGUIDE_KNOWLEDGE_REMOTE": "origin", "HIPGUIDE_SYNC_SECONDS": SYNC_SECONDS}
     for key, value in env.items():
         monkeypatch.setenv(key, value)  # this test process saves as replica one would
