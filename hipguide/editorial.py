@@ -455,6 +455,8 @@ def recover_interrupted_save(root: Path) -> bool:
 
 def sync_knowledge(root: Path) -> bool:
     """Pick up other replicas' saves (a fetch at most every few seconds; see gitstore.sync_interval)."""
+    if not KnowledgeRepo.exists_for(root):
+        return False
     try:
         store = KnowledgeRepo.of(root)
         recover_interrupted_save(root)

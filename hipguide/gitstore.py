@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import git
+from git.refs.symbolic import SymbolicReference
 
 REMOTE_ENV = "HIPGUIDE_KNOWLEDGE_REMOTE"  # the git remote of the central repository; unset on a single machine
 SYNC_ENV = "HIPGUIDE_SYNC_SECONDS"
@@ -133,6 +134,7 @@ def sync_interval() -> float:
 _last_fetch: dict[str, float] = {}
 _fetching = threading.Lock()
 _stores: dict[str, KnowledgeRepo] = {}
+_not_repos: set[str] = set()
 _stores_lock = threading.Lock()
 
 
@@ -161,6 +163,21 @@ class KnowledgeRepo:
             return store
 
     @classmethod
+    def exists_for(cls, root: Path | str) -> bool:
+        """Whether `root` is in a git repository (remembered either way: a page rerun asks every time)."""
+        key = str(Path(root).resolve())
+        if key in _stores:
+            return True
+        if key in _not_repos:
+            return False
+        try:
+            cls.of(root)
+        except StoreError:
+            _not_repos.add(key)
+            return False
+        return True
+
+    @classmethod
     def forget(cls, root: Path | str) -> None:
         with _stores_lock:
             _stores.pop(str(Path(root).resolve()), None)
@@ -175,6 +192,13 @@ class KnowledgeRepo:
             return self.repo.git.rev_parse("--verify", "HEAD")
         except git.GitCommandError:
             raise StoreError("the knowledge repository has no commit yet: commit the knowledge folder first") from None
+
+    def head_id(self) -> str:
+        """The current commit id read from git's files (no process started): a cheap cache key for history views."""
+        try:
+            return SymbolicReference.dereference_recursive(self.repo, "HEAD")
+        except (ValueError, OSError):
+            return ""
 
     def version(self, rel: str, rev: str = "HEAD") -> str:
         """The id of the last commit that changed `rel` ('' when git has never held it)."""

@@ -35,13 +35,10 @@ from hipguide.editorial import (
     add_claim,
     add_source,
     approve_guidance,
-    blame,
     confirm_source_text,
     diff,
     file_version,
     guidance_document,
-    guidance_versions,
-    history,
     impact_preview,
     save_guidance,
     snapshot,
@@ -54,6 +51,8 @@ from hipguide.yamlio import KnowledgeError, load_yaml_text
 from ui.common import disclaimer, knowledge_dir, page_nav
 from ui.common import knowledge_or_stop as _knowledge
 from ui.editor_forms import held_version, is_held, release, show_flash, stale_panel, submit
+from ui.editor_history import last_author, lines_by_author, saves
+from ui.editor_history import versions as topic_versions
 from ui.formats import md_quote_in_context
 from ui.signin import signin
 from ui.topic_view import render_topic
@@ -167,8 +166,7 @@ def guidance_tab(editor: Editor | None) -> None:
 
 def approval_box(topic: str, rel: str, g: Guidance, editor: Editor, key: str) -> None:
     """Four eyes: an approver other than the last author approves the saved version as it stands."""
-    saves = KnowledgeRepo.of(root).history([rel], limit=1)
-    last = saves[0].author if saves else "?"
+    last = last_author(root, rel) or "?"
     with st.container(border=True):
         st.markdown("##### Approval (four eyes)")
         if g.status == "approved":
@@ -393,14 +391,14 @@ def review_tab(editor: Editor | None) -> None:
 
 def history_tab() -> None:
     st.markdown("##### Every save, newest first (from git)")
-    saves = history(root, limit=200)
-    if saves:
-        st.dataframe(pd.DataFrame(history_rows(saves)), hide_index=True, width="stretch")
+    every = saves(root)
+    if every:
+        st.dataframe(pd.DataFrame(history_rows(every)), hide_index=True, width="stretch")
     else:
         st.caption("No saves recorded yet (or the knowledge folder is not in git).")
     st.markdown("##### A topic's guidance, version against version")
     topic = st.selectbox("Topic", list(kb.topics), key="hist_topic", format_func=lambda t: kb.topics[t].label)
-    versions = guidance_versions(root, topic)
+    versions = topic_versions(root, topic)
     if len(versions) < 2:
         st.caption("Only one saved version of this topic so far." if versions else "No guidance for this topic in git.")
     else:
@@ -426,10 +424,7 @@ def history_tab() -> None:
     st.markdown("##### Who wrote each line")
     files = [f"guidance/{topic}.yaml", f"claims/{topic}.yaml"]
     rel = st.radio("File", files, key=f"blame_file_{topic}", horizontal=True)
-    try:
-        lines = blame(root, rel)
-    except (StoreError, Exception):  # not in git (yet): nothing to attribute
-        lines = []
+    lines = lines_by_author(root, rel)
     if lines:
         st.dataframe(pd.DataFrame([{"line": ln.line, "text": ln.text, "author": ln.author, "date": ln.date,
                                     "note": ln.note, "commit": ln.commit[:10]} for ln in lines]),
