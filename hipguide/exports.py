@@ -45,19 +45,26 @@ def clinical_note(kb: KnowledgeBase, result: Assessment) -> str:
     label = {fid: f.label for fid, f in kb.findings.items()}
     cond = {cid: c.label for cid, c in kb.conditions.items()}
     lines = ["# HipGuide assessment note", "", f"_{DISCLAIMER}_", "", f"**Phase:** {result.case.phase}"]
-    if result.case.age is not None:
-        lines.append(f"**Age:** {result.case.age}")
+    lines.append(f"**Age:** {result.case.age if result.case.age is not None else 'not recorded'}")
+    lines.append(f"**Sex:** {result.case.sex or 'not recorded'}")
     lines += ["", "## Findings", ""]
     lines += [f"- Present: {md_escape(label[f])}" for f in result.case.findings] or ["- None recorded as present"]
     lines += [f"- Checked, absent: {md_escape(label[f])}" for f in result.case.absent]
-    lines += ["", f"## Triage: {result.triage.level.upper()}", ""]
-    if result.triage.reasons:
-        for r in result.triage.reasons:
-            fired = ", ".join(md_escape(label.get(f, f)) for f in r.findings)
-            lines.append(f"- **{md_escape(r.label)}** ({r.level}) — because: {fired}. Action: {md_escape(r.action)} "
-                         f"_Basis: {md_escape(r.reference)}_")
-    else:
+    tri = result.triage
+    lines += ["", f"## Triage: {tri.level.upper()} — {tri.headline}", ""]
+    for r in tri.reasons:
+        fired = ", ".join(md_escape(label.get(f, f)) for f in r.findings)
+        kind = "safety-netting" if r.safety_net else r.level
+        review = f" Review within {r.review_within_weeks} week(s)." if r.review_within_weeks else ""
+        lines.append(f"- **{md_escape(r.label)}** ({kind}) — because: {fired}. Action: {md_escape(r.action)}{review} "
+                     f"_Basis: {md_escape(r.reference)}_")
+    if not tri.red_flag:
         lines.append("- No red flag recorded. Routine physiotherapy management.")
+    note = tri.not_assessed_note()
+    if note:
+        lines.append(f"- {md_escape(note)}")
+    for c in result.cautions.values():
+        lines.append(f"- Examination caution — {md_escape(label.get(c.finding, c.finding))}: {md_escape(c.warning)}")
     lines += ["", "## Differential (post-test probability per condition)", "", f"_{md_escape(result.sufficiency_note)}_", ""]
     for r in result.differential:
         lines.append(f"- **{md_escape(cond[r.condition])}**: {pct(r.probability)} (pre-test {pct(r.prior)})")
@@ -70,6 +77,8 @@ def clinical_note(kb: KnowledgeBase, result: Assessment) -> str:
     lines += ["", "## Plan", ""]
     if result.plan_withheld:
         lines.append(md_escape(result.plan_withheld))
+    for w in result.withheld:
+        lines.append(f"- **{md_escape(w.label)}** — not offered: {md_escape(w.reason)}")
     for item in result.plan:
         tags = [f"guidance v{item.version}, {item.status}"]
         if item.conflict:
@@ -88,14 +97,32 @@ def clinical_note(kb: KnowledgeBase, result: Assessment) -> str:
 
 
 def patient_handout(kb: KnowledgeBase, result: Assessment) -> str:
+    tri = result.triage
     lines = ["# Your self-care plan", ""]
-    if result.plan_withheld or result.triage.level == "emergency":
-        lines += ["Please seek medical care today, as your physiotherapist has advised.", ""]
-    elif result.triage.level == "urgent":
-        lines += ["Your physiotherapist has asked you to see a doctor soon. Until then:", ""]
-    for item in result.plan:
-        if item.stance == "neutral":
-            continue
-        lines.append(f"- **{md_escape(item.label)}** ({STANCE_WORDS[item.stance].lower()}): {md_escape(item.advice)}")
-    lines += ["", f"_{HANDOUT_DISCLAIMER}_"]
+    if result.plan_withheld or tri.level == "emergency":
+        lines += ["**Please seek medical care today, as your physiotherapist has advised.** Do not start any "
+                  "self-treatment until you have been seen.", ""]
+    elif tri.level == "urgent":
+        lines += ["**Your physiotherapist has asked you to see a doctor soon.** Until then, follow only the advice "
+                  "below.", ""]
+    if tri.red_flags:
+        lines += ["## What your physiotherapist has advised", ""]
+        lines += [f"- {md_escape(action)}" for action in dict.fromkeys(r.action for r in tri.red_flags)]
+        lines.append("")
+    shown = [item for item in result.plan if item.stance != "neutral"]
+    if shown:
+        lines += ["## Your plan", ""]
+        lines += [f"- **{md_escape(item.label)}** ({STANCE_WORDS[item.stance].lower()}): {md_escape(item.advice)}"
+                  for item in shown]
+        lines.append("")
+    if result.withheld:
+        lines += ["## Not for now", "", "Please do not start these until a doctor has seen you:", ""]
+        lines += [f"- {md_escape(w.label)}" for w in result.withheld]
+        lines.append("")
+    reviews = [r.review_within_weeks for r in tri.safety_nets if r.review_within_weeks]
+    if reviews and tri.level == "routine":
+        weeks = min(reviews)
+        lines += [f"**Review:** come back within {weeks} week{'s' if weeks != 1 else ''} if your pain is not clearly "
+                  "easing, and sooner if it gets worse, wakes you every night, or you lose weight without trying.", ""]
+    lines += [f"_{HANDOUT_DISCLAIMER}_"]
     return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ PATIENT_PREFIX = "pt."
 FINDING_PREFIX = "pt.f."
 PHASE_KEY = "pt.phase"
 AGE_KEY = "pt.age"
+SEX_KEY = "pt.sex"
 EXPLAIN_KEY = "pt.explain"
 MAP_NONCE_KEY = "pt.map_nonce"
 MAP_CHART_PREFIX = "pt.map."  # the body map's selection state (read-only; a new key replaces it)
@@ -37,7 +38,8 @@ def finding_states(kb: KnowledgeBase) -> dict[str, str | None]:
 
 
 def current_case(kb: KnowledgeBase) -> dict:
-    return case_from_states(finding_states(kb), st.session_state.get(PHASE_KEY), st.session_state.get(AGE_KEY))
+    return case_from_states(finding_states(kb), st.session_state.get(PHASE_KEY), st.session_state.get(AGE_KEY),
+                            st.session_state.get(SEX_KEY))
 
 
 def new_patient() -> None:
@@ -47,7 +49,7 @@ def new_patient() -> None:
     value across pages could be restored from what the browser still shows.
     """
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(PATIENT_PREFIX)]:
-        if key.startswith(FINDING_PREFIX) or key == AGE_KEY:
+        if key.startswith(FINDING_PREFIX) or key in (AGE_KEY, SEX_KEY):
             st.session_state[key] = None
         elif key == PHASE_KEY:
             st.session_state[key] = "acute"
