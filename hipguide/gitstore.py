@@ -369,8 +369,8 @@ class KnowledgeRepo:
             self.repo.git.add("--", *paths)
             env = {"GIT_COMMITTER_NAME": COMMITTER[0], "GIT_COMMITTER_EMAIL": COMMITTER[1],
                    "GIT_AUTHOR_NAME": editor.display, "GIT_AUTHOR_EMAIL": editor.email}
-            with self.repo.git.custom_environment(**env):
-                self.repo.git.commit("--only", "--quiet", "--allow-empty-message", "-m", message, "--", *paths)
+            # Per call, not on the shared Git object: other threads keep reading history meanwhile.
+            self.repo.git.commit("--only", "--quiet", "--allow-empty-message", "-m", message, "--", *paths, env=env)
             new = self.head()
             self._push(old)
         except BaseException:

@@ -43,3 +43,18 @@ def knowledge_copy(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("HIPGUIDE_KNOWLEDGE_DIR", str(target))
     monkeypatch.delenv("HIPGUIDE_KNOWLEDGE_REMOTE", raising=False)
     return target
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _project_repository_untouched():
+    """No test may commit into the project's own repository or change its knowledge folder."""
+    import subprocess
+
+    def state() -> tuple[str, str]:
+        def run(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout
+        return run("rev-parse", "HEAD"), run("status", "--porcelain", "--", "knowledge")
+
+    before = state()
+    yield
+    assert state() == before, "a test changed the project's repository or its knowledge folder"

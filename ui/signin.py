@@ -161,6 +161,9 @@ def _passphrase(expected: str, allowed: AllowList) -> Editor | None:
     if ss.get("editor_identity"):
         identity = ss["editor_identity"]
         role = allowed.role(identity) if allowed.editors else "editor"
+        if role is None:  # taken off the allow-list since signing in
+            ss.pop("editor_identity", None)
+            return None
         editor = Editor(identity, identity, can_approve=role == "approver")
 
         def sign_out() -> None:
