@@ -326,3 +326,15 @@ def test_history_diff_and_blame(root: Path) -> None:
     assert by_line["advice: Skip ice while the deep rotators are overloaded."].author == ANA.id
     assert by_line["rationale: Because the deep rotators are out of reach of ice, per source a."].author == BEN.id
     assert by_line["topic: ice"].author == "import@example.org"
+
+
+def test_a_knowledge_repository_s_own_git_folder_is_not_part_of_the_knowledge_signature(tmp_path: Path) -> None:
+    """Every page rerun takes the signature: walking .git's objects there would cost every rerun."""
+    from hipguide.knowledge import knowledge_fingerprint
+
+    folder = init_repo(write_mini_kb(tmp_path / "knowledge"))
+    before = knowledge_fingerprint(folder)
+    assert before and not any("/.git/" in path for path, _mtime, _size in before)
+    save_guidance(folder, "ice", {"phases": NEW_PHASES}, ANA, file_version(folder, "guidance/ice.yaml"))
+    after = knowledge_fingerprint(folder)
+    assert after != before and {p for p, _m, _s in after} == {p for p, _m, _s in before}
