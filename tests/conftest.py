@@ -53,7 +53,9 @@ def _project_repository_untouched():
     def state() -> tuple[str, str]:
         def run(*args: str) -> str:
             return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout
-        return run("rev-parse", "HEAD"), run("status", "--porcelain", "--", "knowledge")
+        # The app commits as "HipGuide editor": any such commit here would be a test saving into this repository.
+        # (A developer's own commits during a run are fine.)
+        return run("log", "-1", "--format=%H", "--committer=HipGuide editor", "HEAD"), run("status", "--porcelain", "--", "knowledge")
 
     before = state()
     yield
