@@ -6,12 +6,14 @@ Every error is a clear line on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
 
 from .assessment import AssessmentError, assess
 from .conflicts import compute_conflicts
+from .coverage import coverage
 from .editorial import EditError, StaleVersionError, history, save_guidance
 from .gitstore import Editor
 from .knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
@@ -32,7 +34,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(
         f"knowledge valid: {len(kb.sources)} sources, {n_claims} claims, {len(kb.topics)} topics, "
         f"{n_conflicts} conflicts, {len(kb.conditions)} conditions, {len(kb.findings)} findings, "
-        f"{len(kb.red_flags)} red-flag rules, {len(kb.vignettes)} vignettes"
+        f"{len(kb.red_flags)} red-flag rules, {len(kb.outcome_measures)} outcome measures, {len(kb.vignettes)} vignettes"
     )
     return 0
 
@@ -65,7 +67,10 @@ def conflicts_json(kb: KnowledgeBase) -> list[dict]:
         out.append({
             "topic": topic, "conflict": tc.conflict, "type": tc.kind, "types": tc.kinds,
             "claims": [{"source": c.source, "stance": c.stance, "quote": c.quote, "id": c.id,
-                        "phases": c.scope.phases, "target": c.scope.target} for c in tc.claims],
+                        "phases": c.scope.phases, "target": c.scope.target, "manner": c.scope.manner,
+                        "voice": kb.voice(c.source)} for c in tc.claims],
+            # Independent voices per side: a duplicated article is one voice.
+            "voices_for": tc.sources_for(), "voices_against": tc.sources_against(), "opposing_pairs": tc.pair_count,
             "adopted": adopted,
         })
     return out
@@ -94,6 +99,27 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_coverage(args: argparse.Namespace) -> int:
+    report = coverage(_kb(args))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"{report.advice_sentences} sentence(s) read as advice: {len(report.covered)} covered by a claim, "
+          f"{len(report.not_advice)} marked not advice, {len(report.uncovered)} uncovered")
+    if report.uncovered:
+        print("\nUncovered (tag a claim, or mark the sentence not advice in not_advice.yaml with a reason):")
+        for row in report.uncovered:
+            print(f"  sources/{row.source}.txt:{row.line}: {row.sentence}")
+    if report.not_advice:
+        print("\nMarked not advice:")
+        for row in report.not_advice:
+            print(f"  sources/{row.source}.txt:{row.line}: {row.sentence}\n      reason: {row.reason}")
+    for source, sentence in report.stale_marks:
+        print(f"warning: not_advice.yaml marks a sentence of {source} that no longer reads as uncovered advice: "
+              f"{sentence[:70]!r}", file=sys.stderr)
+    return 0
+
+
 def cmd_assess(args: argparse.Namespace) -> int:
     kb = _kb(args)
     path = Path(args.case)
@@ -105,7 +131,14 @@ def cmd_assess(args: argparse.Namespace) -> int:
         raise AssessmentError(f"{path}: a case must be a mapping with 'findings' (see the contract)")
     case = {k: v for k, v in case.items() if k not in ("title", "notes", "expect")}
     result = assess(kb, case)
-    if args.json:
+    if args.fhir:
+        from .fhir import RecordError, bundle_json
+
+        try:
+            print(bundle_json(kb, result, args.visit_date), end="")
+        except RecordError as exc:  # our own bundle failed the R4 check: a defect, reported plainly
+            raise AssessmentError(f"the visit record is not valid FHIR R4: {exc}") from None
+    elif args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         print(f"triage: {result.triage.level}")
@@ -168,6 +201,11 @@ def cmd_save_guidance(args: argparse.Namespace) -> int:
         return 1
     print(f"saved {result.path} version {result.number} ({result.status}) as {result.commit}")
     return 0
+def _visit_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,9 +221,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("conflicts", parents=[common], help="topics, claims, conflicts and adopted guidance")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_conflicts)
+    p = sub.add_parser("coverage", parents=[common],
+                       help="source sentences that read as advice and no claim covers, and those marked not advice")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_coverage)
     p = sub.add_parser("assess", parents=[common], help="assess one case file")
     p.add_argument("case")
-    p.add_argument("--json", action="store_true")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="the result as JSON")
+    output.add_argument("--fhir", action="store_true", help="the visit as a FHIR R4 Bundle (JSON) to keep in the clinic's record")
+    p.add_argument("--visit-date", type=_visit_date, default=dt.date.today(), metavar="YYYY-MM-DD",
+                   help="the visit's date in the FHIR record (default: today)")
     p.set_defaults(func=cmd_assess)
     p = sub.add_parser("history", parents=[common], help="every save (git commit) to the knowledge, newest first")
     p.add_argument("topic", nargs="?")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -118,6 +118,14 @@ class Scope(Strict):
     phases: list[Phase] = Field(default_factory=list)
     target: str = "general"
     population: str | None = None
+    # How the advice is carried out, when the claim limits it (gentle, strong, painful …). "Stretch only
+    # gently" and "don't stretch strongly" agree: claims whose manners differ never form an opposing pair.
+    manner: str | None = None
+
+    @field_validator("manner")
+    @classmethod
+    def _manner_id(cls, value: str | None) -> str | None:
+        return None if value is None else _check_id(value)
 
 
 class Claim(Strict):
@@ -168,6 +176,9 @@ class Guidance(Strict):
     relied_on: list[str] = Field(default_factory=list)
     dispositions: list[ClaimDisposition] = Field(default_factory=list)
     source_hashes: dict[Id, str] = Field(default_factory=dict)
+    # The stance of each of the topic's claims when this was decided: a claim whose stance changed
+    # since (or a new one) that opposes the adopted stance makes the decision "needs review".
+    claim_stances: dict[Id, Stance] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _complete(self) -> Guidance:
@@ -185,6 +196,37 @@ class Guidance(Strict):
                 if condition in override.conditions and phase in override.phases:
                     return override.phases[phase], override
         return self.phases[phase], None
+
+    def applies(self, condition: str) -> bool:
+        """Whether the general advice is written for `condition` (an empty `applies_to` means every one)."""
+        return not self.applies_to or condition in self.applies_to
+
+    def advice_for_likeliest(self, phase: Phase, ranked: list[str]) -> tuple[PhaseAdvice, ConditionOverride | None, str | None]:
+        """The advice for the likeliest condition it speaks to, with the override and condition used.
+
+        `ranked` is most likely first. The likeliest condition decides: its own override if it has one,
+        else the general advice when that is written for it. Only a condition the guidance does not
+        speak to at all passes the choice to the next one, never the order the overrides are listed in.
+        """
+        for condition in ranked:
+            advice, override = self.advice_for(phase, condition)
+            if override is not None:
+                return advice, override, condition
+            if self.applies(condition):
+                return advice, None, None
+        return self.phases[phase], None, None
+
+
+class NotAdviceMark(Strict):
+    """A sentence of a source an editor read and found is not advice (so the coverage report skips it)."""
+
+    source: Id
+    sentence: str = Field(min_length=3)
+    reason: str = Field(min_length=3)
+
+
+class NotAdviceFile(Strict):
+    not_advice: list[NotAdviceMark] = Field(default_factory=list)
 
 
 class Condition(Strict):
@@ -329,14 +371,59 @@ class BodyMapFile(Strict):
     regions: list[Region] = Field(min_length=1)
 
 
+# The outcome-measure ranges the case format fixes (knowledge/outcome_measures.yaml must agree).
+NPRS_RANGE, LEFS_RANGE, LEFS_ITEM_RANGE, PSFS_RANGE = (0, 10), (0, 80), (0, 4), (0, 10)
+LEFS_ITEMS, PSFS_MAX_ACTIVITIES, PSFS_ACTIVITY_MAX_CHARS = 20, 5, 80
+
+
+def _score(lo: int, hi: int) -> Any:
+    return Annotated[int, Field(strict=True, ge=lo, le=hi)]
+
+
+class Outcomes(Strict):
+    """The visit's outcome measures (see knowledge/outcome_measures.yaml); each one optional."""
+
+    nprs: _score(*NPRS_RANGE) | None = None
+    lefs: _score(*LEFS_RANGE) | None = None
+    lefs_items: list[_score(*LEFS_ITEM_RANGE)] | None = Field(default=None, min_length=LEFS_ITEMS, max_length=LEFS_ITEMS)
+    psfs: list[_score(*PSFS_RANGE)] | None = Field(default=None, min_length=1, max_length=PSFS_MAX_ACTIVITIES)
+    psfs_activities: list[Annotated[str, Field(max_length=PSFS_ACTIVITY_MAX_CHARS)]] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lefs_total_from_items(cls, data: Any) -> Any:
+        # The LEFS total is computed from its 20 items when they are given (and must agree if both are).
+        if isinstance(data, dict) and isinstance(items := data.get("lefs_items"), list) and len(items) == LEFS_ITEMS \
+                and all(type(i) is int for i in items) and data.get("lefs") is None:
+            data = {**data, "lefs": sum(items)}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Outcomes:
+        if self.lefs_items is not None and self.lefs != sum(self.lefs_items):
+            raise ValueError(f"lefs: {self.lefs} is not the sum of lefs_items ({sum(self.lefs_items)})")
+        if self.psfs_activities is not None and len(self.psfs_activities) != len(self.psfs or []):
+            raise ValueError(f"psfs_activities: {len(self.psfs_activities)} names for {len(self.psfs or [])} psfs scores")
+        return self
+
+    @property
+    def psfs_mean(self) -> float | None:
+        return round(sum(self.psfs) / len(self.psfs), 2) if self.psfs else None
+
+    @property
+    def recorded(self) -> bool:
+        return any(v is not None for v in (self.nprs, self.lefs, self.psfs))
+
+
 class Case(Strict):
-    """The input of an assessment: findings present, findings checked and absent, phase, age, sex."""
+    """The input of an assessment: findings present, findings checked and absent, phase, age, sex, outcomes."""
 
     findings: list[Id] = Field(default_factory=list)
     absent: list[Id] = Field(default_factory=list)
     phase: Phase = "acute"
     age: int | None = Field(default=None, ge=0, le=120)
     sex: Sex | None = None
+    outcomes: Outcomes | None = None
 
     @model_validator(mode="after")
     def _not_both(self) -> Case:

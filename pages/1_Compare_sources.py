@@ -22,6 +22,7 @@ from hipguide.comparison import (
     md_source_text,
     quote_in_paragraph,
     scope_text,
+    source_flags_text,
     voice_label,
 )
 from hipguide.exports import STANCE_WORDS, md_escape
@@ -142,6 +143,7 @@ with left:
                                 f"`{claim.source}`" + (f" _{md_escape(voice_label(kb, claim.source)[len(claim.source):].strip())}_"
                                                        if kb.voice(claim.source) != claim.source else ""))
                     st.markdown(md_quote_in_context(quote_in_paragraph(kb.source_texts[claim.source], claim.quote)))
+                    st.caption(f"Source credibility: {md_escape(source_flags_text(kb, claim.source))}")
                     st.caption(f"Scope: {md_escape(scope_text(kb, claim))}")
 with right:
     st.subheader("Guidance HipGuide uses", anchor=False)

@@ -43,6 +43,7 @@ from ui.assessment_state import (
     new_patient,
     on_body_map_click,
 )
+from ui.follow_up import note_context
 from ui.topic_view import render_topic
 
 PHASE_WORDS = {"acute": "Acute", "recovery": "Recovery", "prevention": "Prevention"}
@@ -78,10 +79,10 @@ def render_toolbar(kb: KnowledgeBase, result: Assessment) -> None:
     with actions, st.container(horizontal=True, horizontal_alignment="right"):
         # The files are written when clicked (Streamlit runs the callable then, for this session only),
         # not on every rerun; they hold this rerun's result, which is what the page shows.
-        st.download_button("Clinical note", lambda: clinical_note(kb, result), file_name="hipguide-clinical-note.md",
+        st.download_button("Clinical note", lambda: clinical_note(kb, result, *note_context()), file_name="hipguide-clinical-note.md",
                            mime="text/markdown", icon=":material/description:", on_click="ignore",
                            help="The findings, triage, differential with its basis, and the plan (Markdown).")
-        st.download_button("Patient handout", lambda: patient_handout(kb, result), file_name="hipguide-patient-handout.md",
+        st.download_button("Patient handout", lambda: patient_handout(kb, result, *note_context()), file_name="hipguide-patient-handout.md",
                            mime="text/markdown", icon=":material/person:", on_click="ignore",
                            help="The self-care plan in plain words, with when to seek care (Markdown).")
         st.button("New patient", icon=":material/restart_alt:", on_click=new_patient, type="primary",
