@@ -4,7 +4,7 @@ One script: prints the machine, a table with PASS/FAIL per target, and writes be
 Targets live here, never in the tests. Sections:
 
   knowledge   load + validate the shipped knowledge, and a synthetic knowledge base 100x larger
-  save        an editor's save end to end (validate, atomic write, audit)
+  save        an editor's save end to end (validate, write, one git commit)
   assess      assess() per case, median over the shipped vignettes
   apptest     AppTest rerun after one click, each page versus its bare twin (bench/bare_*.py), interleaved
   browser     in Chromium: click -> updated page, HipGuide versus bare; cold start to first full render;
@@ -224,7 +224,7 @@ def bench_assess(quick: bool) -> None:
 
 
 def bench_save(quick: bool) -> None:
-    """An editor's save end to end: full validation with the change overlaid, atomic write, audit entry."""
+    """An editor's save end to end: version check, full validation with the change overlaid, write, one git commit."""
     from hipguide.editorial import file_version, save_guidance
 
     print("\nsave", flush=True)
@@ -242,7 +242,7 @@ def bench_save(quick: bool) -> None:
                           "bench", base, note="benchmark")
             samples.append(time.perf_counter() - t0)
     ms = median_ms(samples)
-    record("save", "editor save: validate + atomic write + audit (shipped knowledge)", ms, "ms",
+    record("save", "editor save: validate + write + git commit (shipped knowledge)", ms, "ms",
            f"< {TARGET_SAVE_MS} ms", ms < TARGET_SAVE_MS, f"median of {len(samples)}")
 
 
@@ -357,7 +357,7 @@ def _compare_pair() -> PagePair:
 
 def _editor_pair() -> PagePair:
     def real_setup(at: Any) -> None:
-        at.session_state["editor_name"] = "Benchmark"
+        at.session_state["editor_identity"] = "Benchmark"
 
     def real_click(at: Any, i: int) -> None:
         at.selectbox(key="g_ice_acute_stance").set_value("neutral" if i % 2 == 0 else "advise_against")

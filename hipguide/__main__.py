@@ -15,6 +15,8 @@ from .accuracy import accuracy, report_lines
 from .assessment import AssessmentError, assess
 from .conflicts import compute_conflicts
 from .coverage import coverage
+from .editorial import EditError, StaleVersionError, history, save_guidance
+from .gitstore import Editor
 from .knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
 from .vignettes import load_vignettes, run_vignettes
 from .yamlio import KnowledgeError, load_yaml_file
@@ -173,6 +175,46 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    saves = history(args.knowledge, args.topic)
+    if args.json:
+        print(json.dumps([s.to_dict() for s in saves], indent=2, ensure_ascii=False))
+    else:
+        for s in saves:
+            print(f"{s.id[:10]} {s.date} {s.author}: {s.note.splitlines()[0] if s.note else ''} ({', '.join(s.files)})")
+    return 0
+
+
+GUIDANCE_MANAGED = ("topic", "version", "date")  # set by the save itself, never taken from the file
+
+
+def cmd_save_guidance(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    data = load_yaml_file(path, str(path))  # an unreadable file is a KnowledgeError: path:line: message, exit 1
+    if not isinstance(data, dict):
+        print(f"{path}:1: a guidance file must be a mapping (see knowledge/FORMAT.md)", file=sys.stderr)
+        return 1
+    topic = str(data.get("topic") or path.stem)
+    changes = json.loads(json.dumps({k: v for k, v in data.items() if k not in GUIDANCE_MANAGED}, default=str))
+    # Whoever runs the command line holds the repository already; four eyes still applies to an approval.
+    editor = Editor(args.editor.strip(), args.editor.strip(), can_approve=True)
+    try:
+        result = save_guidance(args.knowledge, topic, changes, editor, base_version=args.base, note=args.note)
+    except StaleVersionError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        print(f"--- theirs (version {exc.version}) ---\n{exc.theirs}", file=sys.stderr)
+        print(f"--- yours (not saved) ---\n{exc.yours}", file=sys.stderr)
+        return 3
+    except EditError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        if not exc.problems:
+            print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"saved {result.path} version {result.number} ({result.status}) as {result.commit}")
+    return 0
+
+
 def _visit_date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -205,6 +247,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--visit-date", type=_visit_date, default=dt.date.today(), metavar="YYYY-MM-DD",
                    help="the visit's date in the FHIR record (default: today)")
     p.set_defaults(func=cmd_assess)
+    p = sub.add_parser("history", parents=[common], help="every save (git commit) to the knowledge, newest first")
+    p.add_argument("topic", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_history)
+    p = sub.add_parser("save-guidance", parents=[common], help="save one topic's guidance through the editorial path")
+    p.add_argument("file")
+    p.add_argument("--editor", required=True, help="the editor's id (recorded as the commit's author)")
+    p.add_argument("--note", required=True, help="why: the commit message")
+    p.add_argument("--base", required=True, help="the version you started from: an id that `history` reports")
+    p.set_defaults(func=cmd_save_guidance)
     p = sub.add_parser("vignettes", parents=[common], help="run vignette files")
     p.add_argument("dir", nargs="?")
     p.set_defaults(func=cmd_vignettes)

@@ -1,7 +1,7 @@
 """The body map: region geometry, the referral-zone overlay and what a click on a region does.
 
 Pure functions over the knowledge base (no Streamlit): the page draws what `region_rows` returns and
-hands the chart's selection to `toggle_from_selection`.
+hands the clicked region ids to `toggle_regions`.
 
 Coordinates: each view (posterior, lateral, anterior) is drawn in its own 0–100 box with y = 100 at
 the top (body_map.yaml). `view_offsets` places the views side by side, trimmed to what they contain,
@@ -215,31 +215,11 @@ def region_rows(kb: KnowledgeBase, present: Iterable[str] = (),
 
 # --- clicks --------------------------------------------------------------------------------------
 
-def selected_regions(selection_state: Any) -> list[str]:
-    """Region ids in a chart selection state, as `st.vega_lite_chart(on_select=...)` reports it:
-    ``{"selection": {"<param>": [{"region": "buttock_central"}, ...]}}``. Anything else gives []."""
-    if not isinstance(selection_state, Mapping):
-        return []
-    selection = selection_state.get("selection")
-    if not isinstance(selection, Mapping):
-        return []
-    found: list[str] = []
-    for points in selection.values():
-        if not isinstance(points, list):
-            continue
-        for point in points:
-            if isinstance(point, Mapping):
-                region = point.get(SELECTION_FIELD)
-                if isinstance(region, str) and region not in found:
-                    found.append(region)
-    return found
-
-
 def region_by_id(kb: KnowledgeBase) -> dict[str, Region]:
     return {r.id: r for r in kb.regions}
 
 
-def toggle_from_selection(kb: KnowledgeBase, selection_state: Any, present: Iterable[str]) -> set[str]:
+def toggle_regions(kb: KnowledgeBase, region_ids: Iterable[str], present: Iterable[str]) -> set[str]:
     """The present findings after a click: each clicked region's location finding is toggled.
 
     Regions without a location finding, and unknown regions, change nothing. Two clicked regions that
@@ -248,7 +228,7 @@ def toggle_from_selection(kb: KnowledgeBase, selection_state: Any, present: Iter
     result = set(present)
     regions = region_by_id(kb)
     toggled: set[str] = set()
-    for rid in selected_regions(selection_state):
+    for rid in region_ids:
         region = regions.get(rid)
         if region is None or not region.finding or region.finding in toggled:
             continue

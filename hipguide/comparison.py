@@ -8,7 +8,7 @@ Text that ends up in Markdown is escaped with `exports.md_escape` here or by the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -178,48 +178,6 @@ def conflict_summary(kb: KnowledgeBase, topic: str) -> str:
     return " + ".join(kinds)
 
 
-# --- selection ----------------------------------------------------------------------------------
-
-SELECTION_PARAMS: tuple[str, ...] = ("cell", "glyph")  # the matrix's rectangles and the stance marks on them
-
-
-def selected_cell(selection: Any, previous: tuple[str | None, str | None] | None = None,
-                  params: tuple[str, ...] = SELECTION_PARAMS) -> tuple[str | None, str | None]:
-    """(topic, voice) that a click on the matrix chose, from Streamlit's selection state; (None, None) if none.
-
-    Accepts the `st.altair_chart(..., on_select="rerun")` return value (attribute or dict access):
-    `{"selection": {"cell": [{"topic": "ice", "voice": "medshun"}], "glyph": {}}}`. The rectangles and
-    the stance marks keep separate selections; when both hold a point, the one that differs from
-    `previous` (the cell seen on the last rerun) is the newer click.
-    """
-    found = _selected_points(selection, params)
-    if not found:
-        return None, None
-    fresh = [pair for pair in found if pair != previous]
-    return fresh[0] if fresh else found[0]
-
-
-def _selected_points(selection: Any, params: tuple[str, ...]) -> list[tuple[str, str | None]]:
-    if selection is None:
-        return []
-    sel = selection.get("selection") if isinstance(selection, Mapping) else getattr(selection, "selection", None)
-    if sel is None:
-        return []
-    out: list[tuple[str, str | None]] = []
-    for param in params:
-        points = sel.get(param) if isinstance(sel, Mapping) else getattr(sel, param, None)
-        if not points:
-            continue
-        if isinstance(points, Mapping):  # a single point
-            points = [points]
-        for point in points:
-            if isinstance(point, Mapping) and point.get("topic"):
-                voice = point.get("voice")
-                out.append((str(point["topic"]), str(voice) if voice and voice != CONFLICT_COLUMN else None))
-                break
-    return out
-
-
 # --- quotes in context --------------------------------------------------------------------------
 
 _PARA_SPLIT = re.compile(r"\n\s*\n")
@@ -327,13 +285,6 @@ def _find_normalised(para: str, target: str) -> tuple[int, int] | None:
 def _fold_table() -> dict[int, str]:
     from .knowledge import _QUOTE_FOLD  # the exact folding the verbatim check uses
     return _QUOTE_FOLD
-
-
-def md_quote_in_context(context: QuoteInContext) -> str:
-    """The paragraph as escaped Markdown with the quote in bold (and marked when it was not found)."""
-    quote = f":orange-background[**{md_escape(_oneline(context.quote))}**]"
-    body = f"{md_escape(_oneline(context.before))}{quote}{md_escape(_oneline(context.after))}"
-    return body if context.found else f"{quote} _(not found verbatim in the current source text)_"
 
 
 def md_blockquote(text: str) -> str:

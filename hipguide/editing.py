@@ -1,5 +1,5 @@
 """Data shaping for the editor page: form values from adopted guidance and back, the proposed guidance
-for an impact preview, claim-id suggestions, audit rows and version choices.
+for an impact preview, claim-id suggestions, history rows and version choices.
 
 No Streamlit import; the page only moves these values in and out of widgets.
 """
@@ -19,6 +19,7 @@ from .models import PHASES, Claim, Guidance
 from .yamlio import KnowledgeError, load_yaml_text
 
 if TYPE_CHECKING:
+    from .gitstore import Save
     from .knowledge import KnowledgeBase
 
 NO_DISPOSITION = "—"
@@ -41,7 +42,7 @@ def form_from_guidance(g: Guidance, claims: list[str]) -> dict[str, Any]:
     """Flat form values (one per widget) from a guidance record."""
     form: dict[str, Any] = {
         "rationale": g.rationale, "strength": g.strength, "certainty": g.certainty,
-        "applies_to": list(g.applies_to), "status": g.status, "approver": g.approver or "",
+        "applies_to": list(g.applies_to),
     }
     for p in PHASES:
         form[f"{p}_stance"] = g.phases[p].stance
@@ -94,18 +95,16 @@ def changes_from_form(form: dict[str, Any], claims: list[str], source_hashes: di
     a claim that changes stance afterwards flags the guidance "needs review" again.
 
     Condition-specific overrides are replaced by the form's when it has them (`ov_count`), and kept
-    as they are otherwise.
+    as they are otherwise. The status is not the form's to set: a change is saved as a draft, and only
+    an approver's separate approval makes it `approved` (four eyes).
     """
     dispositions = []
     for cid in claims:
         choice = form.get(f"disp_{cid}", NO_DISPOSITION)
         if choice and choice != NO_DISPOSITION:
             dispositions.append({"claim": cid, "disposition": choice, "reason": (form.get(f"reason_{cid}") or "").strip()})
-    approver = (form.get("approver") or "").strip()
     overrides = {"condition_overrides": overrides_from_form(form)} if OVERRIDE_COUNT in form else {}
     return {
-        "status": form["status"],
-        "approver": approver or None,
         "strength": form["strength"],
         "certainty": form["certainty"],
         "applies_to": list(form.get("applies_to") or []),
@@ -133,8 +132,8 @@ def proposed_guidance(current: Guidance | None, topic: str, changes: dict[str, A
                       today: dt.date | None = None) -> tuple[Guidance | None, list[str]]:
     """The guidance a save would write (as `save_guidance` merges it), or the reasons it is not valid."""
     base = current.model_dump(mode="json") if current else {"topic": topic, "version": 0}
-    data = {**base, **changes, "topic": topic, "version": int(base.get("version", 0)) + 1,
-            "date": (today or dt.date.today()).isoformat()}
+    data = {**base, "status": "draft", "approver": None, **changes, "topic": topic,
+            "version": int(base.get("version", 0)) + 1, "date": (today or dt.date.today()).isoformat()}
     try:
         return Guidance.model_validate(data), []
     except ValidationError as exc:
@@ -159,26 +158,27 @@ def claim_conflicts(kb: KnowledgeBase, topic: str, claim: Claim) -> bool:
     return claim.id in topic_conflict(trial, topic).conflicting_claim_ids
 
 
-def audit_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The audit log as table rows, newest first (values as text, so a table shows them inert)."""
+def history_rows(saves: list[Save]) -> list[dict[str, str]]:
+    """Saves (git commits) as table rows, newest first (values as text, so a table shows them inert)."""
     rows = []
-    for e in reversed(entries):
-        what = e.get("topic") or e.get("source") or ""
-        if e.get("claim"):
-            what = f"{what} / {e['claim']}"
-        changes = e.get("changes") or []
-        rows.append({
-            "when (UTC)": str(e.get("at") or ""), "editor": str(e.get("editor") or ""), "action": str(e.get("action") or ""),
-            "what": what, "version": "" if e.get("version") is None else str(e["version"]),
-            "status": str(e.get("status") or ""), "note": str(e.get("note") or ""), "file": str(e.get("file") or ""),
-            "fields changed": ", ".join(str(c.get("field")) for c in changes[:8]) + (" …" if len(changes) > 8 else ""),
-        })
+    for save in saves:
+        info = save.to_dict()
+        what = info["topic"] or save.trailers.get("Source") or ""
+        if save.trailers.get("Claim"):
+            what = f"{what} / {save.trailers['Claim']}"
+        status = info["status"] or ""
+        if info["action"] == "approve_guidance" and info["drafted_by"]:
+            status = f"approved (drafted by {info['drafted_by']})"
+        rows.append({"when (UTC)": save.date, "author": save.author, "action": str(info["action"] or "change in git"),
+                     "what": what, "version": save.trailers.get("Version", ""), "status": status, "note": save.note,
+                     "files": ", ".join(save.files[:6]) + (" …" if len(save.files) > 6 else ""), "commit": save.id[:10]})
     return rows
 
 
 def version_label(item: dict[str, Any]) -> str:
-    when = f", {item['at']}" if item.get("at") else ""
-    return f"v{item.get('version')} — {item.get('editor')}{when}"
+    number = f"v{item['number']}" if item.get("number") is not None else "?"
+    status = f", {item['status']}" if item.get("status") else ""
+    return f"{number} — {item.get('editor')}, {item.get('at')}{status} [{str(item.get('version'))[:8]}]"
 
 
 def yaml_as_data(text: str, name: str = "file") -> dict[str, Any] | None:

@@ -1,32 +1,37 @@
-"""Editorial writes: every change is validated first, written atomically, audited, and refused when
-another editor saved the same file since it was opened (no update is ever lost).
+"""Editorial writes: every change is validated first, saved as one git commit by the signed-in editor,
+and refused when another editor saved the same file since the editor's form was built (no update is ever lost).
 
-A save goes: lock → version check → validate the whole knowledge base with the change overlaid →
-write a temporary file beside the target, fsync, rename over it → append one audit entry.
+A save goes, under the clone's lock: finish any interrupted save → fetch the central repository →
+version check (the commit the form was built from against the file's last commit now) → build the
+new files from what git holds → validate the whole knowledge base with them overlaid → write, commit
+and push them together (`gitstore`). History, diffs and blame are read back from git.
+
+Four eyes: a change to a decision is always saved as a draft; it becomes `approved` only when an
+approver other than the author of its last version approves it unchanged.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
-import hashlib
 import json
-import os
 import re
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from git import GitCommandError
+
 from .assessment import assess
+from .gitstore import BlameLine, Editor, KnowledgeRepo, PushRefused, Save, StoreError, message
 from .knowledge import KnowledgeBase, load_knowledge, sha256_text
 from .models import ID_PATTERN, Claim, Guidance, Source
 from .yamlio import KnowledgeError, Problem, dump_yaml, load_yaml_text
 
-AUDIT_LOG = "audit/log.jsonl"
 MAX_SOURCE_CHARS = 500_000
+PUSH_ATTEMPTS = 3  # a refused push is retried after fetching, as long as the editor's files are untouched
+# Fields an approval may not change: everything but the status, the approver, the version number and the date.
+APPROVAL_FIELDS = frozenset({"status", "approver", "version", "date"})
 
 
 class EditError(Exception):
@@ -38,24 +43,38 @@ class EditError(Exception):
 
 
 class StaleVersionError(EditError):
-    """Another editor saved this file after it was opened. Both versions are kept for the editor."""
+    """Another editor saved this file after the form was built. Both versions are kept for the editor."""
 
-    def __init__(self, path: str, theirs: str, yours: str):
-        self.path, self.theirs, self.yours = path, theirs, yours
+    def __init__(self, path: str, theirs: str, yours: str, version: str = ""):
+        self.path, self.theirs, self.yours, self.version = path, theirs, yours, version
         super().__init__(f"{path} was changed by another editor after you opened it; your version was not saved")
 
 
 @dataclass(frozen=True)
 class SaveResult:
     path: str
-    version_hash: str
-    audit_entry: dict[str, Any]
+    commit: str
+    files: list[str]
+    action: str
+    topic: str | None = None
+    number: int | None = None  # the guidance version number, for a guidance save
+    status: str | None = None
+
+
+def as_editor(editor: Editor | str) -> Editor:
+    if isinstance(editor, Editor):
+        return editor if editor.id.strip() else Editor("")
+    return Editor((editor or "").strip(), (editor or "").strip())
 
 
 def file_version(root: Path, rel: str) -> str:
-    """The version token an editor holds: the sha256 of the file's bytes ('' when it does not exist)."""
-    path = root / rel
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+    """The version token an editor holds: the id of the commit that last changed the file ('' when git has none)."""
+    return KnowledgeRepo.of(root).version(rel)
+
+
+def snapshot(root: Path, rel: str) -> tuple[str, str | None]:
+    """(version, text) of a file from one commit: what a form is built from, and the version it checks against."""
+    return KnowledgeRepo.of(root).snapshot(rel)
 
 
 def safe_path(root: Path, rel: str) -> Path:
@@ -79,58 +98,6 @@ def check_new_id(value: str, what: str) -> str:
     if value in _DEVICE_NAMES:
         raise EditError(f"{what} {value!r} is not allowed: it is a device name on Windows, so its file could not be checked out there")
     return value
-
-
-@contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """One writer at a time per knowledge folder (all server replicas on this host share it)."""
-    lock_path = root / ".editor.lock"
-    with open(lock_path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename over it: all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def append_audit(root: Path, entry: dict[str, Any]) -> None:
-    path = root / AUDIT_LOG
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(entry, ensure_ascii=False, sort_keys=False, default=str) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        os.write(fd, line.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def read_audit(root: Path) -> list[dict[str, Any]]:
-    path = root / AUDIT_LOG
-    if not path.exists():
-        return []
-    entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            with contextlib.suppress(json.JSONDecodeError):
-                entries.append(json.loads(line))
-    return entries
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -164,45 +131,6 @@ def guidance_document(g: Guidance) -> dict[str, Any]:
     return data
 
 
-def _commit(root: Path, rel: str, text: str, base_version: str | None, entry: dict[str, Any],
-            overlay: dict[str, str], companions: dict[str, tuple[str | None, dict[str, Any]]] | None = None,
-            ) -> SaveResult:
-    """Version check, full validation with the change overlaid, atomic write, audit — under the lock.
-
-    `companions` maps an overlay file to (its base version, its own audit entry): a second document
-    changed in the same step (a new claim's disposition in its topic's guidance) is version-checked
-    and audited like the main one.
-    """
-    path = safe_path(root, rel)
-    companions = companions or {}
-    with _locked(root):
-        current = file_version(root, rel)
-        if base_version is not None and current != base_version:
-            theirs = path.read_text(encoding="utf-8") if path.exists() else ""
-            raise StaleVersionError(rel, theirs=theirs, yours=text)
-        before_versions = {}
-        for extra_rel, (extra_base, _) in companions.items():
-            before_versions[extra_rel] = file_version(root, extra_rel)
-            if extra_base is not None and before_versions[extra_rel] != extra_base:
-                extra_path = safe_path(root, extra_rel)
-                theirs = extra_path.read_text(encoding="utf-8") if extra_path.exists() else ""
-                raise StaleVersionError(extra_rel, theirs=theirs, yours=overlay[extra_rel])
-        try:
-            load_knowledge(root, overlay={rel: text, **overlay})
-        except KnowledgeError as exc:
-            raise EditError("the change was refused: it does not validate", exc.problems) from None
-        for extra_rel, extra_text in overlay.items():  # companion files (a new source's text) first
-            atomic_write(safe_path(root, extra_rel), extra_text)
-        atomic_write(path, text)
-        new_version = file_version(root, rel)
-        entry = {**entry, "file": rel, "version_before": current or None, "version_after": new_version}
-        append_audit(root, entry)
-        for extra_rel, (_, extra_entry) in companions.items():
-            append_audit(root, {**extra_entry, "file": extra_rel, "version_before": before_versions[extra_rel] or None,
-                                "version_after": file_version(root, extra_rel)})
-    return SaveResult(rel, new_version, entry)
-
-
 def field_problem(error: dict[str, Any]) -> str:
     """A pydantic error as "field.path: message", so an editor knows which field to fix."""
     where = ".".join(str(x) for x in error.get("loc", ()))
@@ -210,45 +138,154 @@ def field_problem(error: dict[str, Any]) -> str:
     return f"{where}: {msg}" if where else msg
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+def _plain(data: Any) -> Any:
+    return json.loads(json.dumps(data, default=str))
 
 
-def save_guidance(root: Path, topic: str, changes: dict[str, Any], editor: str, base_version: str | None,
+def _read(root: Path, rel: str) -> Any:
+    path = safe_path(root, rel)
+    return _plain(load_yaml_text(path.read_text(encoding="utf-8"), rel)) if path.exists() else None
+
+
+def _save(root: Path, editor: Editor, bases: dict[str, str | None],
+          build: Callable[[], tuple[dict[str, str], str, SaveResult]]) -> SaveResult:
+    """The one path every editorial write takes (see the module's docstring). `build` runs under the lock,
+    after the version check, and returns (files, commit message, result)."""
+    if not editor.id.strip():
+        raise EditError("a signed-in editor is required: every save is recorded under their name")
+    for rel in bases:
+        safe_path(root, rel)
+    try:
+        store = KnowledgeRepo.of(root)
+        with store.locked():
+            store.recover()
+            for _attempt in range(PUSH_ATTEMPTS):
+                store.sync(force=True, held=True)
+                dirty = store.uncommitted(list(bases))
+                if dirty:
+                    raise EditError(f"{', '.join(dirty)} has changes that are not committed to git; commit or discard "
+                                    "them first, so a save cannot sweep them up")
+                for rel, base in bases.items():
+                    current = store.version(rel)
+                    if base is not None and not store.saw(base, current):
+                        raise StaleVersionError(rel, theirs=store.show(rel) or "", yours="", version=current)
+                files, text, result = build()
+                for rel in files:
+                    safe_path(root, rel)
+                try:
+                    load_knowledge(root, overlay=files)
+                except KnowledgeError as exc:
+                    raise EditError("the change was refused: it does not validate", exc.problems) from None
+                try:
+                    commit = store.commit_files(files, editor, text)
+                except PushRefused:
+                    continue  # someone pushed first: fetch theirs and check the versions again
+                return replace(result, commit=commit, files=list(files))
+            raise EditError("the central knowledge repository kept refusing the save (others saving at the same "
+                            "moment); nothing was saved, try again")
+    except (StoreError, OSError, GitCommandError) as exc:  # the last saved version is untouched (see gitstore)
+        detail = _git_detail(exc) if isinstance(exc, GitCommandError) else str(exc)
+        raise EditError(f"not saved: {detail}") from None
+
+
+def _git_detail(exc: GitCommandError) -> str:
+    lines = [ln.strip() for ln in str(exc.stderr or exc).splitlines() if ln.strip() and "stderr:" not in ln]
+    return lines[0] if lines else "git refused the commit"
+
+
+def _stale_with_yours(exc: StaleVersionError, yours: str) -> StaleVersionError:
+    return StaleVersionError(exc.path, exc.theirs, yours, exc.version)
+
+
+def _today(today: dt.date | None) -> str:
+    return (today or dt.date.today()).isoformat()
+
+
+def _approval_check(store: KnowledgeRepo, rel: str, editor: Editor, before: dict[str, Any] | None,
+                    after: dict[str, Any]) -> str:
+    """Four eyes: returns the author of the version being approved, or refuses."""
+    if not editor.can_approve:
+        raise EditError(f"{editor.id} is not on the approvers list: save the decision as a draft for an approver to approve")
+    if before is None:
+        raise EditError("a new decision is saved as a draft first; another approver then approves it")
+    changed = [r["field"] for r in diff(before, after) if r["field"].split(".")[0].split("[")[0] not in APPROVAL_FIELDS]
+    if changed:
+        raise EditError("approval needs a second person: a change to the decision ("
+                        + ", ".join(changed[:5]) + ") is saved as a draft first, then another approver approves it unchanged")
+    if before.get("status") == "approved":
+        raise EditError("this version is already approved")
+    last = store.history([rel], limit=1)
+    author = last[0].author if last else ""
+    if author and author in {editor.id, editor.email, editor.display}:
+        raise EditError(f"four eyes: you ({editor.id}) wrote the last version of this decision, so another approver must approve it")
+    return author
+
+
+def save_guidance(root: Path, topic: str, changes: dict[str, Any], editor: Editor | str, base_version: str | None,
                   note: str = "", today: dt.date | None = None) -> SaveResult:
     """Save an editor's decision for one topic. `changes` holds guidance fields (phases, rationale, …).
 
-    The version number goes up by one and the date is today's; `base_version` is the file hash the
-    editor opened (None only for a brand-new file). Raises EditError / StaleVersionError.
+    The version number goes up by one and the date is today's; `base_version` is the commit the editor's
+    form was built from (None only for a brand-new file). A change is saved as a draft; `status:
+    approved` in `changes` is an approval (see `_approval_check`). Raises EditError / StaleVersionError.
     """
-    editor = (editor or "").strip()
-    if not editor:
-        raise EditError("an editor name is required for the audit trail")
+    who = as_editor(editor)
     rel = f"guidance/{check_new_id(topic, 'topic')}.yaml"
-    path = safe_path(root, rel)
-    before = load_yaml_text(path.read_text(encoding="utf-8"), rel) if path.exists() else None
-    data = {**(dict(before) if before else {"topic": topic, "version": 0}), **changes}
-    data["topic"] = topic
-    data["version"] = int((before or {}).get("version", 0)) + 1
-    data["date"] = (today or dt.date.today()).isoformat()
+    store_box: dict[str, Any] = {}
+
+    def build() -> tuple[dict[str, str], str, SaveResult]:
+        before = _read(root, rel)
+        data = {**(dict(before) if before else {"topic": topic, "version": 0}), **_plain(changes)}
+        data["topic"] = topic
+        data["version"] = int((before or {}).get("version", 0)) + 1
+        data["date"] = _today(today)
+        drafted_by = None
+        if changes.get("status") == "approved":  # asked for explicitly: an approval, never inherited
+            drafted_by = _approval_check(KnowledgeRepo.of(root), rel, who, before, _plain(data))
+            data["approver"] = who.id
+        else:
+            data["status"], data["approver"] = "draft", None
+        try:
+            g = Guidance.model_validate(data)
+        except ValueError as exc:
+            raise EditError("the decision is not valid", [Problem(rel, 1, field_problem(e))
+                                                          for e in getattr(exc, "errors", lambda: [])()]) from None
+        text = dump_yaml(guidance_document(g))
+        store_box["text"] = text
+        action = "approve_guidance" if g.status == "approved" else "save_guidance"
+        summary = (f"Approve {topic} guidance version {g.version}" if g.status == "approved"
+                   else f"Save {topic} guidance version {g.version} (draft)")
+        msg = message(note, summary, {"Action": action, "Topic": topic, "Version": str(g.version), "Status": g.status,
+                                      "Drafted-By": drafted_by})
+        return {rel: text}, msg, SaveResult(rel, "", [], action, topic, g.version, g.status)
+
     try:
-        g = Guidance.model_validate(data)
-    except ValueError as exc:
-        raise EditError("the decision is not valid", [Problem(rel, 1, field_problem(e))
-                                                      for e in getattr(exc, "errors", lambda: [])()]) from None
-    after = guidance_document(g)
-    before_plain = json.loads(json.dumps(before, default=str)) if before else None
-    entry = {"at": _now(), "editor": editor, "action": "save_guidance", "topic": topic,
-             "version": g.version, "status": g.status, "note": note.strip(),
-             "changes": diff(before_plain, after), "before": before_plain, "after": after}
-    return _commit(root, rel, dump_yaml(after), base_version, entry, {})
+        return _save(root, who, {rel: base_version}, build)
+    except StaleVersionError as exc:
+        yours = store_box.get("text") or _yours_guidance(root, topic, changes, today)
+        raise _stale_with_yours(exc, yours) from None
 
 
-def add_source(root: Path, fields: dict[str, Any], text: str, editor: str) -> SaveResult:
-    """Add a source: its verbatim text beside a metadata file, both checked before either is written."""
-    editor = (editor or "").strip()
-    if not editor:
-        raise EditError("an editor name is required for the audit trail")
+def _yours_guidance(root: Path, topic: str, changes: dict[str, Any], today: dt.date | None) -> str:
+    """The editor's version as it would have been written (for the side-by-side view of a refused save)."""
+    rel = f"guidance/{topic}.yaml"
+    theirs = _read(root, rel) or {"topic": topic, "version": 0}
+    data = {**theirs, **_plain(changes), "topic": topic, "date": _today(today)}
+    try:
+        return dump_yaml(guidance_document(Guidance.model_validate(data)))
+    except ValueError:
+        return dump_yaml(data)
+
+
+def approve_guidance(root: Path, topic: str, approver: Editor, base_version: str, note: str = "",
+                     today: dt.date | None = None) -> SaveResult:
+    """Approve the topic's decision exactly as it stands at `base_version` (four eyes: not by its last author)."""
+    return save_guidance(root, topic, {"status": "approved"}, approver, base_version, note=note, today=today)
+
+
+def add_source(root: Path, fields: dict[str, Any], text: str, editor: Editor | str, note: str = "") -> SaveResult:
+    """Add a source: its verbatim text beside a metadata file, both checked and committed together."""
+    who = as_editor(editor)
     source_id = check_new_id(str(fields.get("id", "")), "source id")
     if not text.strip():
         raise EditError("the source text is empty")
@@ -257,8 +294,6 @@ def add_source(root: Path, fields: dict[str, Any], text: str, editor: str) -> Sa
     if "\x00" in text:
         raise EditError("the source text contains NUL characters")
     rel_yaml, rel_text = f"sources/{source_id}.yaml", f"sources/{source_id}.txt"
-    if safe_path(root, rel_yaml).exists():
-        raise EditError(f"a source with id {source_id!r} already exists")
     data = {
         "id": source_id, "title": fields.get("title"), "publisher": fields.get("publisher"),
         "author": fields.get("author") or None, "date": fields.get("date") or None,
@@ -273,93 +308,161 @@ def add_source(root: Path, fields: dict[str, Any], text: str, editor: str) -> Sa
         raise EditError("the source is not valid", [Problem(rel_yaml, 1, f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
                                                     for e in getattr(exc, "errors", lambda: [])()]) from None
     doc = src.model_dump(mode="json")
-    entry = {"at": _now(), "editor": editor, "action": "add_source", "source": source_id,
-             "changes": diff(None, doc), "before": None, "after": doc}
-    return _commit(root, rel_yaml, dump_yaml(doc), "", entry, {rel_text: text})
+
+    def build() -> tuple[dict[str, str], str, SaveResult]:
+        if safe_path(root, rel_yaml).exists() or safe_path(root, rel_text).exists():
+            raise EditError(f"a source with id {source_id!r} already exists")
+        msg = message(note, f"Add source {source_id}", {"Action": "add_source", "Source": source_id})
+        return {rel_yaml: dump_yaml(doc), rel_text: text}, msg, SaveResult(rel_yaml, "", [], "add_source")
+
+    return _save(root, who, {rel_yaml: None, rel_text: None}, build)  # new files: "already exists" is the check
 
 
-def add_claim(root: Path, topic: str, claim: dict[str, Any], editor: str, base_version: str | None,
+def add_claim(root: Path, topic: str, claim: dict[str, Any], editor: Editor | str, base_version: str | None,
               disposition: dict[str, Any] | None = None, guidance_base_version: str | None = None,
-              today: dt.date | None = None) -> SaveResult:
+              today: dt.date | None = None, note: str = "") -> SaveResult:
     """Tag a claim: the quote must be verbatim in its source (checked by the full validation).
 
     A claim that takes part in a conflict needs a disposition in the topic's guidance; pass it as
-    `disposition` ({disposition, reason}) and it is written in the same step, as a new guidance
-    version (`guidance_base_version`: the guidance file hash the editor saw).
+    `disposition` ({disposition, reason}) and it is committed with the claim, as a new draft version
+    of the guidance (`guidance_base_version`: the commit the editor's view of the guidance came from).
     """
-    editor = (editor or "").strip()
-    if not editor:
-        raise EditError("an editor name is required for the audit trail")
+    who = as_editor(editor)
     rel = f"claims/{check_new_id(topic, 'topic')}.yaml"
-    path = safe_path(root, rel)
-    doc = load_yaml_text(path.read_text(encoding="utf-8"), rel) if path.exists() else {"topic": topic, "claims": []}
-    doc = json.loads(json.dumps(doc, default=str))
     try:
         new = Claim.model_validate(claim)
     except ValueError as exc:
         raise EditError("the claim is not valid", [Problem(rel, 1, f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
                                                    for e in getattr(exc, "errors", lambda: [])()]) from None
     new_doc = new.model_dump(mode="json", exclude_none=True)
-    doc.setdefault("claims", []).append(new_doc)
-    entry = {"at": _now(), "editor": editor, "action": "add_claim", "topic": topic, "claim": new.id,
-             "changes": diff(None, new_doc), "before": None, "after": new_doc}
-    overlay: dict[str, str] = {}
-    companions: dict[str, tuple[str | None, dict[str, Any]]] = {}
-    if disposition:
-        g_rel = f"guidance/{topic}.yaml"
-        g_path = safe_path(root, g_rel)
-        if not g_path.exists():
-            raise EditError(f"topic {topic!r} has no adopted guidance to record the disposition in")
-        g_before = json.loads(json.dumps(load_yaml_text(g_path.read_text(encoding="utf-8"), g_rel), default=str))
-        g_data = json.loads(json.dumps(g_before))
-        g_data["dispositions"] = [d for d in g_data.get("dispositions") or [] if d.get("claim") != new.id]
-        g_data["dispositions"].append({"claim": new.id, "disposition": disposition.get("disposition"),
-                                       "reason": (disposition.get("reason") or "").strip()})
-        g_data["version"] = int(g_data.get("version", 0)) + 1
-        g_data["date"] = (today or dt.date.today()).isoformat()
-        try:
-            g = Guidance.model_validate(g_data)
-        except ValueError as exc:
-            raise EditError("the disposition is not valid", [Problem(g_rel, 1, f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
-                                                             for e in getattr(exc, "errors", lambda: [])()]) from None
-        g_after = guidance_document(g)
-        overlay[g_rel] = dump_yaml(g_after)
-        companions[g_rel] = (guidance_base_version, {
-            "at": entry["at"], "editor": editor, "action": "save_guidance", "topic": topic, "version": g.version,
-            "status": g.status, "note": f"disposition for new claim {new.id}", "changes": diff(g_before, g_after),
-            "before": g_before, "after": g_after})
-    return _commit(root, rel, dump_yaml(doc), base_version, entry, overlay, companions)
+    g_rel = f"guidance/{topic}.yaml"
+    bases = {rel: base_version, **({g_rel: guidance_base_version} if disposition else {})}
+    yours: dict[str, str] = {}
+
+    def build() -> tuple[dict[str, str], str, SaveResult]:
+        doc = _read(root, rel) or {"topic": topic, "claims": []}
+        doc.setdefault("claims", []).append(new_doc)
+        files = {rel: dump_yaml(doc)}
+        trailers: dict[str, str | None] = {"Action": "add_claim", "Topic": topic, "Claim": new.id}
+        if disposition:
+            g_data = _read(root, g_rel)
+            if g_data is None:
+                raise EditError(f"topic {topic!r} has no adopted guidance to record the disposition in")
+            g_data["dispositions"] = [d for d in g_data.get("dispositions") or [] if d.get("claim") != new.id]
+            g_data["dispositions"].append({"claim": new.id, "disposition": disposition.get("disposition"),
+                                           "reason": (disposition.get("reason") or "").strip()})
+            g_data["version"] = int(g_data.get("version", 0)) + 1
+            g_data["date"] = _today(today)
+            g_data["status"], g_data["approver"] = "draft", None  # a changed decision needs approving again
+            try:
+                g = Guidance.model_validate(g_data)
+            except ValueError as exc:
+                raise EditError("the disposition is not valid", [Problem(g_rel, 1, f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
+                                                                 for e in getattr(exc, "errors", lambda: [])()]) from None
+            files[g_rel] = dump_yaml(guidance_document(g))
+            trailers.update({"Version": str(g.version), "Status": g.status})
+        yours.update(files)
+        msg = message(note, f"Add claim {new.id} to {topic}", trailers)
+        return files, msg, SaveResult(rel, "", [], "add_claim", topic)
+
+    try:
+        return _save(root, who, bases, build)
+    except StaleVersionError as exc:
+        raise _stale_with_yours(exc, yours.get(exc.path, dump_yaml(new_doc))) from None
 
 
-def confirm_source_text(root: Path, source_id: str, editor: str, base_version: str | None) -> SaveResult:
+def confirm_source_text(root: Path, source_id: str, editor: Editor | str, base_version: str | None,
+                        note: str = "") -> SaveResult:
     """After re-checking a changed source's claims, record its current text hash (clears "needs review")."""
-    editor = (editor or "").strip()
-    if not editor:
-        raise EditError("an editor name is required for the audit trail")
+    who = as_editor(editor)
     rel = f"sources/{check_new_id(source_id, 'source id')}.yaml"
-    path = safe_path(root, rel)
-    doc = load_yaml_text(path.read_text(encoding="utf-8"), rel)
-    doc = json.loads(json.dumps(doc, default=str))
-    text = (path.parent / doc["text"]).read_text(encoding="utf-8")
-    before_hash, doc["text_sha256"] = doc["text_sha256"], sha256_text(text)
-    entry = {"at": _now(), "editor": editor, "action": "confirm_source_text", "source": source_id,
-             "changes": [{"field": "text_sha256", "before": before_hash, "after": doc["text_sha256"]}],
-             "before": None, "after": None}
-    return _commit(root, rel, dump_yaml(doc), base_version, entry, {})
+
+    def build() -> tuple[dict[str, str], str, SaveResult]:
+        doc = _read(root, rel)
+        if doc is None:
+            raise EditError(f"there is no source {source_id!r}")
+        text = safe_path(root, f"sources/{doc['text']}").read_text(encoding="utf-8")
+        doc["text_sha256"] = sha256_text(text)
+        msg = message(note, f"Confirm the re-checked text of source {source_id}",
+                      {"Action": "confirm_source_text", "Source": source_id})
+        return {rel: dump_yaml(doc)}, msg, SaveResult(rel, "", [], "confirm_source_text")
+
+    return _save(root, who, {rel: base_version}, build)
 
 
-def guidance_history(root: Path, topic: str) -> list[dict[str, Any]]:
-    """Every audited version of a topic's guidance, oldest first: {version, at, editor, note, document}."""
+# --- reading the history back from git ------------------------------------------------------------
+
+def topic_files(topic: str) -> list[str]:
+    return [f"guidance/{topic}.yaml", f"claims/{topic}.yaml"]
+
+
+def history(root: Path, topic: str | None = None, limit: int = 300) -> list[Save]:
+    """Every save (commit) that touched the knowledge, or one topic's guidance and claims, newest first."""
+    try:
+        store = KnowledgeRepo.of(root)
+    except StoreError:
+        return []
+    return store.history(topic_files(topic) if topic else None, limit=limit)
+
+
+def guidance_versions(root: Path, topic: str, limit: int = 60) -> list[dict[str, Any]]:
+    """The versions of a topic's guidance in git, oldest first: {version (commit), number, at, editor, note, status, drafted_by, document}."""
+    try:
+        store = KnowledgeRepo.of(root)
+    except StoreError:
+        return []
+    rel = f"guidance/{topic}.yaml"
     out = []
-    for entry in read_audit(root):
-        if entry.get("action") == "save_guidance" and entry.get("topic") == topic:
-            if not out and entry.get("before"):
-                before = entry["before"]
-                out.append({"version": before.get("version"), "at": None, "editor": "(shipped)", "note": "",
-                            "document": before})
-            out.append({"version": entry.get("version"), "at": entry.get("at"), "editor": entry.get("editor"),
-                        "note": entry.get("note", ""), "document": entry.get("after")})
+    for save in reversed(store.history([rel], limit=limit)):
+        text = store.show(rel, save.id)
+        document = _document(text, rel) if text is not None else None
+        out.append({"version": save.id, "number": (document or {}).get("version"), "at": save.date, "editor": save.author,
+                    "note": save.note, "status": (document or {}).get("status"), "approver": (document or {}).get("approver"),
+                    "drafted_by": save.trailers.get("Drafted-By"), "document": document})
     return out
+
+
+def _document(text: str, rel: str) -> dict[str, Any] | None:
+    try:
+        data = load_yaml_text(text, rel)
+    except KnowledgeError:
+        return None
+    return _plain(data) if isinstance(data, dict) else None
+
+
+def version_diff(root: Path, rel: str, old: str, new: str) -> str:
+    """The unified diff of one file between two versions (commit ids)."""
+    return KnowledgeRepo.of(root).diff(rel, old, new)
+
+
+def blame(root: Path, rel: str) -> list[BlameLine]:
+    """Who wrote each line of a knowledge file, in which save."""
+    safe_path(root, rel)
+    return KnowledgeRepo.of(root).blame(rel)
+
+
+def recover_interrupted_save(root: Path) -> bool:
+    """Finish or undo a save a crash interrupted; cheap when there is none (one file check)."""
+    try:
+        store = KnowledgeRepo.of(root)
+    except StoreError:
+        return False
+    if not store.interrupted():
+        return False
+    with store.locked(blocking=False) as got:  # held: a save is running now, and it clears its own journal
+        return store.recover() if got else False
+
+
+def sync_knowledge(root: Path) -> bool:
+    """Pick up other replicas' saves (a fetch at most every few seconds; see gitstore.sync_interval)."""
+    if not KnowledgeRepo.exists_for(root):
+        return False
+    try:
+        store = KnowledgeRepo.of(root)
+        recover_interrupted_save(root)
+        return store.sync()
+    except StoreError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -727,7 +727,8 @@ def _fingerprint_dir(directory: str, entries: list[tuple[str, int, int]]) -> Non
         return
     for entry in listing:
         if entry.is_dir(follow_symlinks=False):
-            _fingerprint_dir(entry.path, entries)
+            if not entry.name.startswith("."):  # a knowledge repository's own .git is not knowledge
+                _fingerprint_dir(entry.path, entries)
         elif entry.name.endswith((".yaml", ".txt")):
             st = entry.stat()
             entries.append((entry.path, st.st_mtime_ns, st.st_size))

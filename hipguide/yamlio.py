@@ -1,8 +1,9 @@
 """Safe YAML reading that remembers line numbers, and stable YAML writing.
 
 Reading uses PyYAML's SafeLoader (the C parser when available): a tag that would construct a Python
-object is an error, never code that runs. Anchors and aliases are refused outright, which makes an
-alias bomb a one-line error instead of an exponential walk. Every mapping and list keeps the line of
+object is an error, never code that runs. Anchors, aliases and deep nesting are refused from the
+parser's events before anything is built, which makes an alias bomb a one-line error instead of an
+exponential walk. Every mapping and list keeps the line of
 each key / item, so a validation error can name `path:line`.
 """
 
@@ -136,7 +137,7 @@ class _TooDeep(yaml.YAMLError):
 
 
 class _FastLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Plain safe loading without line bookkeeping: for text with no anchor or alias in it.
+    """Plain safe loading without line bookkeeping (anchors and aliases were refused from the events already).
 
     Text, mappings and lists (nearly every node) are built directly, a third faster than the generic
     constructor; every other tag still goes through SafeConstructor, so what may be constructed is
@@ -193,50 +194,54 @@ class _FastLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 _IMPLICIT_STARTS = frozenset(k for k in _FastLoader.yaml_implicit_resolvers if k)
 
 
-# Nesting the C composer must not see: it recurses on the C stack and a few tens of thousands of
-# levels crash the process. Deep text needs long indentation, chained "- - -" indicators or many
-# flow brackets; only text with one of those is measured exactly, from the (non-recursive) events.
-_DEEP_INDENT = " " * 200
-_CHAINED_INDICATORS = re.compile(r"[-?][ \t]+[-?][ \t]+[-?][ \t]")
-_MANY_BRACKETS = 2000
+_ANCHOR_MESSAGE = "YAML anchors and aliases are not allowed in knowledge files"
 
 
-def _check_nesting(text: str, shown: str) -> None:
-    if not (_DEEP_INDENT in text or text.count("[") + text.count("{") >= _MANY_BRACKETS or _CHAINED_INDICATORS.search(text)):
-        return
-    depth = 0
+def _check_structure(text: str, shown: str) -> None:
+    """Refuse anchors, aliases and deep nesting from the parser's events, before anything is composed.
+
+    The events are what the loader itself will see, so no spelling of an anchor (after a byte-order
+    mark, alone on a line, in flow style) can slip past, and nesting is measured without recursion
+    (the C composer recurses on the C stack, and tens of thousands of levels would crash the process).
+    A syntax error stops the scan; the load then reports it at its line.
+    """
     loader = _BaseLoader(text)
+    depth = 0
+    get_event = loader.get_event
     try:
-        while (event := loader.get_event()) is not None:
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+        while (event := get_event()) is not None:
+            kind = event.__class__
+            if kind is yaml.ScalarEvent:
+                if event.anchor is not None:
+                    raise KnowledgeError([Problem(shown, event.start_mark.line + 1, f"{_ANCHOR_MESSAGE} (anchor &{event.anchor})")])
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if event.anchor is not None:
+                    raise KnowledgeError([Problem(shown, event.start_mark.line + 1, f"{_ANCHOR_MESSAGE} (anchor &{event.anchor})")])
                 depth += 1
                 if depth > MAX_NESTING:
                     raise KnowledgeError([Problem(shown, event.start_mark.line + 1, f"nested more than {MAX_NESTING} levels deep")])
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
                 depth -= 1
+            elif kind is yaml.AliasEvent:
+                raise KnowledgeError([Problem(shown, event.start_mark.line + 1, f"{_ANCHOR_MESSAGE} (alias *{event.anchor})")])
     except yaml.YAMLError:
-        return  # a syntax error: the loader reports it with its line
+        return
     finally:
         loader.dispose()
-
-
-# Anything that could be an anchor (&x) or alias (*x) sends the text to the careful loader, which
-# refuses them; a false alarm (say "*really*" in a quote) only costs speed, never safety.
-_MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,:\-])[&*][^\s\[\]{},]")
 
 
 def load_yaml_text(text: str, shown: str, keep_lines: bool = True) -> Any:
     """Parse YAML text safely; raise KnowledgeError with `path:line` on any problem.
 
-    With keep_lines (the default) every mapping and list remembers its lines. Without it, text free
-    of anchors is parsed by the plain safe loader, about three times faster; the caller re-parses
-    with lines only when it has a problem to point at.
+    Anchors, aliases and deep nesting are refused first, from the parser's events. With keep_lines
+    (the default) every mapping and list remembers its lines. Without it, the plain safe loader reads
+    the text about three times faster; the caller re-parses with lines only when it has a problem to
+    point at.
     """
     if not text.strip():
         raise KnowledgeError([Problem(shown, 1, "file is empty")])
-    _check_nesting(text, shown)
-    fast = not keep_lines and not (("&" in text or "*" in text) and _MAYBE_ANCHOR.search(text))
-    loader = _FastLoader(text) if fast else _LineLoader(text)
+    _check_structure(text, shown)
+    loader = _LineLoader(text) if keep_lines else _FastLoader(text)
     try:
         return loader.get_single_data()
     except (_TooDeep, RecursionError) as exc:

@@ -12,7 +12,6 @@ import streamlit as st
 
 from hipguide.comparison import (
     CONFLICT_WORDS,
-    SELECTION_PARAMS,
     STANCE_COLOURS,
     STANCE_ORDER,
     MatrixFilters,
@@ -20,11 +19,9 @@ from hipguide.comparison import (
     claims_by_stance,
     credibility_checklist,
     matrix_rows,
-    md_quote_in_context,
     md_source_text,
     quote_in_paragraph,
     scope_text,
-    selected_cell,
     source_flags_text,
     voice_label,
 )
@@ -32,6 +29,7 @@ from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.models import PHASES
 from ui.charts import spec_template
 from ui.common import disclaimer, knowledge_or_stop, page_nav
+from ui.formats import SELECTION_PARAMS, md_quote_in_context, selected_cell
 from ui.topic_view import STANCE_ICON, render_topic
 
 st.set_page_config(page_title="HipGuide — Compare sources", page_icon="⚖️", layout="wide")

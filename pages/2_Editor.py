@@ -1,7 +1,8 @@
 """Editor: adopt and version the guidance, add sources, tag claims, confirm changed sources, read the history.
 
-Reading needs no sign-in; every write needs an editor sign-in and goes through `hipguide.editorial`
-(validated, atomic, audited, refused when someone else saved first). Nothing is rendered as HTML.
+Reading needs no sign-in; every write needs an editor sign-in (`ui.signin`) and goes through
+`hipguide.editorial` (validated, one git commit by the editor, refused when someone saved first), by way
+of the one version-checked form helper in `ui.editor_forms`. Nothing is rendered as HTML.
 """
 
 from __future__ import annotations
@@ -12,53 +13,50 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from hipguide.comparison import md_quote_in_context, md_source_text, quote_in_paragraph, verbatim_check, voice_label
+from hipguide.comparison import md_source_text, quote_in_paragraph, verbatim_check, voice_label
 from hipguide.editing import (
     DISPOSITIONS,
     NO_DISPOSITION,
     OVERRIDE_COUNT,
     SAME_AS_GENERAL,
-    audit_rows,
     changes_from_form,
     claim_conflicts,
     current_claim_stances,
     current_source_hashes,
     disposition_claims,
     form_from_guidance,
+    history_rows,
     override_form,
     parse_flag_lines,
     proposed_guidance,
     suggest_claim_id,
     version_label,
-    yaml_as_data,
 )
 from hipguide.editorial import (
-    EditError,
-    StaleVersionError,
     add_claim,
     add_source,
+    approve_guidance,
     confirm_source_text,
     diff,
     file_version,
     guidance_document,
-    guidance_history,
     impact_preview,
-    read_audit,
     save_guidance,
+    snapshot,
+    version_diff,
 )
 from hipguide.exports import STANCE_WORDS, md_escape
-from hipguide.models import CREDIBILITY_FLAGS, PHASES, Claim
-from ui.common import (
-    PASSPHRASE_ENV,
-    check_passphrase,
-    configured_passphrase,
-    disclaimer,
-    editor_name,
-    knowledge_dir,
-    page_nav,
-)
+from hipguide.gitstore import Editor, KnowledgeRepo, StoreError
+from hipguide.models import CREDIBILITY_FLAGS, PHASES, Claim, Guidance
+from hipguide.yamlio import KnowledgeError, load_yaml_text
+from ui.common import disclaimer, knowledge_dir, page_nav
 from ui.common import knowledge_or_stop as _knowledge
 from ui.coverage_panel import coverage_tab_label, render_coverage_panel
+from ui.editor_forms import held_version, is_held, release, show_flash, stale_panel, submit
+from ui.editor_history import last_author, lines_by_author, saves
+from ui.editor_history import versions as topic_versions
+from ui.formats import md_quote_in_context
+from ui.signin import signin
 from ui.topic_view import render_topic
 
 st.set_page_config(page_title="HipGuide — Editor", page_icon="✏️", layout="wide")
@@ -68,7 +66,6 @@ STANCES = ["recommend", "conditional", "advise_against", "neutral"]
 STRENGTHS = ["strong", "conditional", "practice_statement"]
 CERTAINTIES = ["high", "moderate", "low", "very_low", "not_graded"]
 SOURCE_KINDS = ["consumer_health", "practitioner_blog", "clinic_marketing", "product_marketing"]
-MAX_SIGNIN_ATTEMPTS = 5
 ss = st.session_state
 
 
@@ -76,94 +73,49 @@ def words(value: str) -> str:
     return STANCE_WORDS.get(value, value.replace("_", " "))
 
 
-def show_problems(title: str, exc: EditError) -> None:
-    lines = [f"- {md_escape(str(p))}" for p in exc.problems[:20]] or [f"- {md_escape(str(exc))}"]
-    st.error(f"**{md_escape(title)}** Nothing was written.\n\n" + "\n".join(lines), icon="🛑")
-
-
-def flash(kind: str, text: str) -> None:
-    ss["flash"] = (kind, text)
-
-
-def show_flash() -> None:
-    if "flash" in ss:
-        kind, text = ss.pop("flash")
-        (st.success if kind == "success" else st.info)(text)
-
-
-# --- sign-in --------------------------------------------------------------------------------------
-
-def signin() -> str | None:
-    """The signed-in editor's name, or None (read-only). Shows how to enable editing when it is off."""
-    expected = configured_passphrase()
-    if expected is None:
-        st.info("**Read-only.** Editing is switched off: no editor passphrase is configured. To enable editing, set "
-                "`editor_passphrase` in `.streamlit/secrets.toml`, or the environment variable "
-                f"`{PASSPHRASE_ENV}`, and restart the app. Reading needs no sign-in.", icon="🔒")
-        return None
-    name = editor_name()
-    if name:
-        left, right = st.columns([5, 1])
-        left.success(f"Signed in as editor **{md_escape(name)}**. Every save is recorded under this name.", icon="✏️")
-        if right.button("Sign out", key="signout"):
-            ss.pop("editor_name", None)
-            st.rerun()
-        return name
-    attempts = ss.get("signin_failures", 0)
-    with st.expander("🔑 Editor sign-in (reading needs none)", expanded=True):
-        if attempts >= MAX_SIGNIN_ATTEMPTS:
-            st.error("Too many failed attempts in this session. Reload the page to try again.")
-            return None
-        with st.form("signin", clear_on_submit=True):
-            given_name = st.text_input("Your name (recorded in the audit trail)", key="signin_name", max_chars=80)
-            phrase = st.text_input("Editor passphrase", type="password", key="signin_pass")
-            submitted = st.form_submit_button("Sign in", key="signin_submit")
-        if submitted:
-            if not given_name.strip():
-                st.error("Give your name: it is recorded with every change.")
-            elif check_passphrase(phrase, expected):
-                ss["editor_name"] = given_name.strip()
-                ss.pop("signin_failures", None)
-                st.rerun()
-            else:
-                ss["signin_failures"] = attempts + 1
-                st.error("That passphrase is not right.")
-    return None
-
-
 # --- adopted guidance -----------------------------------------------------------------------------
 
-def guidance_tab(editor: str | None) -> None:
+def guidance_at(text: str | None, rel: str) -> Guidance | None:
+    """The guidance as saved in one commit (None when it cannot be read)."""
+    if text is None:
+        return None
+    try:
+        return Guidance.model_validate(load_yaml_text(text, rel))
+    except (KnowledgeError, ValueError):
+        return None
+
+
+def guidance_tab(editor: Editor | None) -> None:
     topic = st.selectbox("Topic", list(kb.topics), key="ed_topic", format_func=lambda t: kb.topics[t].label)
     if editor is None:
         render_topic(kb, topic)
         return
-    g = kb.guidance.get(topic)
-    if g is None:
+    if kb.guidance.get(topic) is None:
         st.warning("This topic has no adopted guidance file yet; it is created by the knowledge files.")
         return
     claims = disposition_claims(kb, topic)
     rel = f"guidance/{topic}.yaml"
     key = f"g_{topic}_"
-    bases: dict[str, str] = ss.setdefault("bases", {})
-    # The form's widgets keep their values for the session (persist_state), so unsaved input survives
-    # a look at another topic or page, still against the version it started from.
-    on_disk = form_from_guidance(g, claims)
-    if topic not in bases:  # the editor opens the topic: remember the version their input starts from
-        bases[topic] = file_version(root, rel)
-        for field, value in on_disk.items():
+    # The form's values and the version it checks against come from one commit. Its widgets keep
+    # their values for the session (persist_state), so unsaved input survives a look at another
+    # topic or page, still against the version it started from.
+    if not is_held(rel):
+        version, text = snapshot(root, rel)
+        g = guidance_at(text, rel) or kb.guidance[topic]
+        held_version(rel, lambda: version)
+        for field, value in form_from_guidance(g, claims).items():
             ss[key + field] = value
-    for field, value in on_disk.items():  # claims tagged since opening
+        ss[f"{key}opened"] = g
+    g = ss.get(f"{key}opened") or kb.guidance[topic]
+    for field, value in form_from_guidance(g, claims).items():  # claims tagged since opening
         ss.setdefault(key + field, value)
 
-    stale = ss.get("stale", {}).get(topic)
-    if stale:
-        stale_panel(topic, stale)
+    stale_panel(rel, on_discard=lambda: [ss.pop(k) for k in [k for k in ss if isinstance(k, str) and k.startswith(key)]])
 
-    with st.expander("Current adopted guidance and the sources (as on disk)", expanded=False):
+    with st.expander("Current adopted guidance and the sources", expanded=False):
         render_topic(kb, topic)
 
-    st.markdown(f"##### Editing version {g.version} → {g.version + 1}")
+    st.markdown(f"##### Editing version {g.version} ({g.status}) → {g.version + 1} (draft)")
     for phase, column in zip(PHASES, st.columns(3), strict=True):
         with column:
             st.selectbox(f"{phase.capitalize()}: stance", STANCES, key=f"{key}{phase}_stance", persist_state="session", format_func=words)
@@ -192,11 +144,7 @@ def guidance_tab(editor: str | None) -> None:
                                format_func=words)
                 right.text_input("Reason", key=f"{key}reason_{cid}", persist_state="session")
 
-    s1, s2, s3 = st.columns([1, 1, 2])
-    s1.radio("Status", ["draft", "approved"], key=f"{key}status", persist_state="session", horizontal=True,
-             help="Draft guidance is used too, but marked DRAFT wherever it appears")
-    s2.text_input("Approver (required to approve)", key=f"{key}approver", persist_state="session")
-    s3.text_input("Change note (for the audit trail)", key=f"{key}note", persist_state="session")
+    st.text_input("Why you changed it (the commit message)", key=f"{key}note", persist_state="session")
 
     form = {k.removeprefix(key): v for k, v in ss.items() if isinstance(k, str) and k.startswith(key)}
     changes = changes_from_form(form, claims, current_source_hashes(kb, topic), current_claim_stances(kb, topic))
@@ -206,21 +154,40 @@ def guidance_tab(editor: str | None) -> None:
     else:
         preview(topic, g, proposed)
 
+    st.caption("A change is saved as a draft. It becomes approved when an approver other than its author approves it.")
     if st.button("💾 Save decision", key=f"save_{topic}", type="primary"):
-        try:
-            result = save_guidance(root, topic, changes, editor, base_version=bases[topic], note=form.get("note", ""))
-        except StaleVersionError as exc:
-            ss.setdefault("stale", {})[topic] = {"theirs": exc.theirs, "yours": exc.yours}
-            st.rerun()
-        except EditError as exc:
-            show_problems("The decision was refused.", exc)
-        else:
-            bases[topic] = result.version_hash
-            ss.get("stale", {}).pop(topic, None)
-            ss.pop(f"{key}note", None)
-            flash("success", f"Saved {kb.topics[topic].label}: version {result.audit_entry.get('version')} "
-                             f"({result.audit_entry.get('status')}), recorded in the audit trail.")
-            st.rerun()
+        def forget_form(_result: Any) -> None:
+            for k in [k for k in ss if isinstance(k, str) and k.startswith(key)]:
+                del ss[k]
+
+        submit(lambda: save_guidance(root, topic, changes, editor, base_version=held_version(rel, str), note=form.get("note", "")),
+               what="The decision", rels=(rel,), on_saved=forget_form,
+               success=lambda r: f"Saved {kb.topics[topic].label}: version {r.number} (draft), commit {r.commit[:10]}.")
+    approval_box(topic, rel, g, editor, key)
+
+
+def approval_box(topic: str, rel: str, g: Guidance, editor: Editor, key: str) -> None:
+    """Four eyes: an approver other than the last author approves the saved version as it stands."""
+    last = last_author(root, rel) or "?"
+    with st.container(border=True):
+        st.markdown("##### Approval (four eyes)")
+        if g.status == "approved":
+            st.success(f"Version {g.version} is approved by **{md_escape(g.approver or '?')}**.", icon="✅")
+            return
+        st.markdown(f"Saved version {g.version} is a **draft**, last written by **{md_escape(last)}**.")
+        if not editor.can_approve:
+            st.caption("An approver other than its last author approves it.")
+        elif last in {editor.id, editor.email, editor.display}:
+            st.info("You wrote the last version of this decision, so another approver must approve it.", icon="👥")
+        elif st.button(f"Approve version {g.version} as saved", key=f"approve_{topic}",
+                       help="Approves the saved version, not input you have not saved"):
+            def forget_form(_result: Any) -> None:
+                for k in [k for k in ss if isinstance(k, str) and k.startswith(key)]:
+                    del ss[k]
+
+            submit(lambda: approve_guidance(root, topic, editor, base_version=held_version(rel, str)),
+                   what="The approval", rels=(rel,), on_saved=forget_form,
+                   success=lambda r: f"Approved {kb.topics[topic].label} version {r.number} (drafted by {last}).")
 
 
 def override_fields(key: str, add_key: str) -> None:
@@ -280,44 +247,13 @@ def preview(topic: str, current: Any, proposed: Any) -> None:
             st.caption(f"Impact on the worked cases: no plan changes in the {len(kb.vignettes)} shipped vignettes.")
 
 
-def stale_panel(topic: str, stale: dict[str, str]) -> None:
-    st.error("**Not saved: another editor saved this topic after you opened it.** Your input is kept in the form "
-             "below. Compare the two versions, then either keep your input (it is re-checked against theirs) or "
-             "load theirs.", icon="⚠️")
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Theirs (now on disk)**")
-        st.code(stale["theirs"], language="yaml")
-    with right:
-        st.markdown("**Yours (not saved)**")
-        st.code(stale["yours"], language="yaml")
-    rows = diff(yaml_as_data(stale["theirs"]), yaml_as_data(stale["yours"]))
-    rows = [r for r in rows if r["field"] not in ("date",)]
-    if rows:
-        st.dataframe(pd.DataFrame([{"field": r["field"], "theirs": _cell(r["before"]), "yours": _cell(r["after"])}
-                                   for r in rows]), hide_index=True, width="stretch")
-    a, b = st.columns(2)
-    if a.button("Keep my input and save over theirs", key=f"rebase_{topic}",
-                help="Takes their version as the new starting point; press Save again to store yours"):
-        ss["bases"][topic] = file_version(root, f"guidance/{topic}.yaml")
-        ss["stale"].pop(topic, None)
-        flash("info", "Your input is kept; their version is now the starting point. Review and press Save again.")
-        st.rerun()
-    if b.button("Discard my input and load theirs", key=f"reload_{topic}"):
-        for k in [k for k in ss if isinstance(k, str) and k.startswith(f"g_{topic}_")]:
-            del ss[k]
-        ss["bases"].pop(topic, None)
-        ss["stale"].pop(topic, None)
-        st.rerun()
-
-
 def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
 # --- sources and claims -----------------------------------------------------------------------------
 
-def add_source_tab(editor: str | None) -> None:
+def add_source_tab(editor: Editor | None) -> None:
     if editor is None:
         st.info("Sign in as an editor to add a source.")
         return
@@ -337,6 +273,7 @@ def add_source_tab(editor: str | None) -> None:
         flags_text = st.text_area("Credibility flags, one per line as `flag: evidence`", key="src_flags", persist_state="session", height=100,
                                   help="Flags: " + ", ".join(CREDIBILITY_FLAGS))
         text = st.text_area("Source text (verbatim)", key="src_text", persist_state="session", height=260)
+        note = st.text_input("Why you add it (the commit message)", key="src_note", persist_state="session")
         submitted = st.form_submit_button("Add source", key="src_submit", type="primary")
     if not submitted:
         return
@@ -347,19 +284,18 @@ def add_source_tab(editor: str | None) -> None:
     fields = {"id": source_id.strip(), "title": title.strip(), "publisher": publisher.strip(), "author": author.strip(),
               "date": date.strip(), "kind": kind, "duplicate_of": duplicate_of, "attribution": attribution.strip(),
               "flags": flags}
-    try:
-        result = add_source(root, fields, text, editor)
-    except EditError as exc:
-        show_problems("The source was refused.", exc)
-        return
-    sid = result.audit_entry.get("source", fields["id"])
-    ss["tag_source"] = sid
-    ss["added_source_preview"] = sid
-    flash("success", f"Added source {sid}. Tag its claims under “Tag a claim”.")
-    st.rerun()
+    sid = fields["id"]
+
+    def show_it(_result: Any) -> None:
+        ss["tag_source"] = sid
+        ss["added_source_preview"] = sid
+
+    submit(lambda: add_source(root, fields, text, editor, note=note), what="The source",
+           rels=(f"sources/{sid}.yaml",), on_saved=show_it,
+           success=lambda r: f"Added source {sid} (commit {r.commit[:10]}). Tag its claims under “Tag a claim”.")
 
 
-def tag_claim_tab(editor: str | None) -> None:
+def tag_claim_tab(editor: Editor | None) -> None:
     if editor is None:
         st.info("Sign in as an editor to tag claims.")
         return
@@ -408,31 +344,29 @@ def tag_claim_tab(editor: str | None) -> None:
         choice = x.selectbox("Disposition", list(DISPOSITIONS), key="tag_disposition", persist_state="session", format_func=words)
         reason = y.text_input("Reason", key="tag_reason", persist_state="session")
         disposition = {"disposition": choice, "reason": reason}
-    claims_base = ss.setdefault("claims_bases", {}).setdefault(topic, file_version(root, f"claims/{topic}.yaml"))
+    rel, g_rel = f"claims/{topic}.yaml", f"guidance/{topic}.yaml"
+    claims_base = held_version(rel, lambda: file_version(root, rel))
+    stale_panel(rel)
+    if disposition:
+        stale_panel(g_rel)
     if st.button("Add claim", key="tag_save", type="primary"):
-        guidance_base = ss.get("bases", {}).get(topic) or file_version(root, f"guidance/{topic}.yaml")
-        try:
-            add_claim(root, topic, claim_doc, editor, base_version=claims_base, disposition=disposition,
-                      guidance_base_version=guidance_base if disposition else None)
-        except StaleVersionError as exc:
-            ss["claims_bases"].pop(topic, None)
-            st.error(f"Not saved: {md_escape(exc.path)} was changed by another editor since you opened it. "
-                     "Your input is kept; check the claims file and press Add claim again.", icon="⚠️")
-        except EditError as exc:
-            show_problems("The claim was refused.", exc)
-        else:
-            ss["claims_bases"].pop(topic, None)
-            if disposition:
-                ss.get("bases", {}).pop(topic, None)
+        guidance_base = held_version(g_rel, lambda: file_version(root, g_rel)) if disposition else None
+
+        def forget_input(_result: Any) -> None:
+            if disposition:  # the guidance form reopens on the new version
                 for k in [k for k in ss if isinstance(k, str) and k.startswith(f"g_{topic}_")]:
                     del ss[k]
+                release(g_rel)
             for k in ("tag_quote", "tag_id", "tag_note", "tag_reason"):
                 ss.pop(k, None)
-            flash("success", f"Added claim {claim_doc['id']} to {kb.topics[topic].label}.")
-            st.rerun()
+
+        submit(lambda: add_claim(root, topic, claim_doc, editor, base_version=claims_base, disposition=disposition,
+                                 guidance_base_version=guidance_base, note=note),
+               what="The claim", rels=(rel, g_rel), on_saved=forget_input,
+               success=lambda r: f"Added claim {claim_doc['id']} to {kb.topics[topic].label} (commit {r.commit[:10]}).")
 
 
-def review_tab(editor: str | None) -> None:
+def review_tab(editor: Editor | None) -> None:
     changed = sorted(kb.changed_sources)
     if not changed and not kb.guidance_needing_review:
         st.success("Nothing needs review: every source's text matches the text its claims were checked against.")
@@ -444,16 +378,13 @@ def review_tab(editor: str | None) -> None:
             st.caption("Its text changed since its claims were checked. Re-read the claims on: "
                        + (", ".join(md_escape(kb.topics[t].label) for t in topics if t in kb.topics) or "no topic"))
             if editor is not None:
-                base = ss.setdefault("source_bases", {}).setdefault(sid, file_version(root, f"sources/{sid}.yaml"))
+                rel = f"sources/{sid}.yaml"
+                base = held_version(rel, lambda rel=rel: file_version(root, rel))
+                stale_panel(rel)
                 if st.button("I re-checked its claims: confirm the new text", key=f"confirm_{sid}"):
-                    try:
-                        confirm_source_text(root, sid, editor, base_version=base)
-                    except EditError as exc:
-                        show_problems("Not confirmed.", exc)
-                    else:
-                        ss["source_bases"].pop(sid, None)
-                        flash("success", f"Confirmed the current text of {sid}.")
-                        st.rerun()
+                    submit(lambda sid=sid, base=base: confirm_source_text(root, sid, editor, base_version=base),
+                           what="The confirmation", rels=(rel,),
+                           success=lambda r, sid=sid: f"Confirmed the current text of {sid} (commit {r.commit[:10]}).")
     for topic, reasons in kb.guidance_needing_review.items():
         st.warning(f"**{md_escape(kb.topics[topic].label if topic in kb.topics else topic)}**: "
                    + "; ".join(md_escape(r) for r in reasons)
@@ -461,34 +392,47 @@ def review_tab(editor: str | None) -> None:
 
 
 def history_tab() -> None:
-    entries = read_audit(root)
-    st.markdown("##### Audit trail (append-only; newest first)")
-    if entries:
-        st.dataframe(pd.DataFrame(audit_rows(entries)), hide_index=True, width="stretch")
+    st.markdown("##### Every save, newest first (from git)")
+    every = saves(root)
+    if every:
+        st.dataframe(pd.DataFrame(history_rows(every)), hide_index=True, width="stretch")
     else:
-        st.caption("No edits recorded yet.")
+        st.caption("No saves recorded yet (or the knowledge folder is not in git).")
     st.markdown("##### A topic's guidance, version against version")
     topic = st.selectbox("Topic", list(kb.topics), key="hist_topic", format_func=lambda t: kb.topics[t].label)
-    history = guidance_history(root, topic)
-    if len(history) < 2:
-        current = kb.guidance.get(topic)
-        st.caption(f"No saved versions of this topic yet (the shipped version is v{current.version})." if current
-                   else "No guidance for this topic.")
-        return
-    labels = [version_label(h) for h in history]
-    a, b = st.columns(2)
-    old = a.selectbox("From", range(len(history)), index=len(history) - 2, key=f"hist_from_{topic}",
-                      format_func=lambda i: labels[i])
-    new = b.selectbox("To", range(len(history)), index=len(history) - 1, key=f"hist_to_{topic}",
-                      format_func=lambda i: labels[i])
-    rows = diff(history[old]["document"], history[new]["document"])
-    if history[new].get("note"):
-        st.caption(f"Change note: {md_escape(history[new]['note'])}")
-    if rows:
-        st.dataframe(pd.DataFrame([{"field": r["field"], "before": _cell(r["before"]), "after": _cell(r["after"])}
-                                   for r in rows]), hide_index=True, width="stretch")
+    versions = topic_versions(root, topic)
+    if len(versions) < 2:
+        st.caption("Only one saved version of this topic so far." if versions else "No guidance for this topic in git.")
     else:
-        st.caption("These two versions are the same.")
+        labels = [version_label(v) for v in versions]
+        a, b = st.columns(2)
+        old = a.selectbox("From", range(len(versions)), index=len(versions) - 2, key=f"hist_from_{topic}",
+                          format_func=lambda i: labels[i])
+        new = b.selectbox("To", range(len(versions)), index=len(versions) - 1, key=f"hist_to_{topic}",
+                          format_func=lambda i: labels[i])
+        chosen = versions[new]
+        who = f"Saved by {chosen['editor']}"
+        if chosen.get("status") == "approved":
+            who = f"Approved by {chosen.get('approver') or chosen['editor']}" + (f", drafted by {chosen['drafted_by']}" if chosen.get("drafted_by") else "")
+        st.caption(f"{who}. Note: {chosen['note'] or '—'}")
+        rows = diff(versions[old]["document"], chosen["document"])
+        if rows:
+            st.dataframe(pd.DataFrame([{"field": r["field"], "before": _cell(r["before"]), "after": _cell(r["after"])}
+                                       for r in rows]), hide_index=True, width="stretch")
+            with st.expander("The same change as a git diff"):
+                st.code(version_diff(root, f"guidance/{topic}.yaml", versions[old]["version"], chosen["version"]), language="diff")
+        else:
+            st.caption("These two versions are the same.")
+    st.markdown("##### Who wrote each line")
+    files = [f"guidance/{topic}.yaml", f"claims/{topic}.yaml"]
+    rel = st.radio("File", files, key=f"blame_file_{topic}", horizontal=True)
+    lines = lines_by_author(root, rel)
+    if lines:
+        st.dataframe(pd.DataFrame([{"line": ln.line, "text": ln.text, "author": ln.author, "date": ln.date,
+                                    "note": ln.note, "commit": ln.commit[:10]} for ln in lines]),
+                     hide_index=True, width="stretch")
+    else:
+        st.caption("This file is not in git yet.")
 
 
 # --- page -------------------------------------------------------------------------------------------
@@ -497,8 +441,14 @@ kb = _knowledge()
 root = Path(knowledge_dir())
 st.title("✏️ Editor")
 st.caption("Adopt and version the guidance HipGuide uses, add sources and tag their claims. Every save is checked "
-           "against the whole knowledge base, written all-or-nothing and recorded in the audit trail.")
+           "against the whole knowledge base and recorded as one git commit with you as its author: all of it or none.")
 editor = signin()
+if editor is not None:
+    try:
+        KnowledgeRepo.of(root).head()
+    except StoreError as exc:
+        st.error(f"Editing is not possible here: {md_escape(str(exc))}. Reading works as usual.", icon="🛑")
+        editor = None
 show_flash()
 preview_sid = ss.get("added_source_preview")
 if preview_sid in kb.sources and editor is not None:

@@ -1,7 +1,8 @@
 """Shared test fixtures.
 
 AppTest runs every test in the same session id, and Streamlit's caches are process-global, so every
-test starts with empty caches. Editor tests work on a temporary copy of the knowledge folder.
+test starts with empty caches. Editor tests work on a temporary copy of the knowledge folder inside a
+temporary git repository of its own (saves are commits; the project's repository is never touched).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from gitkb import init_repo
 
 from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
 
@@ -33,8 +35,28 @@ def kb() -> KnowledgeBase:
 
 @pytest.fixture
 def knowledge_copy(tmp_path, monkeypatch) -> Path:
-    """A private copy of the shipped knowledge; the app under test reads it via HIPGUIDE_KNOWLEDGE_DIR."""
-    target = tmp_path / "knowledge"
-    shutil.copytree(DEFAULT_KNOWLEDGE_DIR, target, ignore=shutil.ignore_patterns(".editor.lock"))
+    """A private copy of the shipped knowledge in a temporary git repository (as `knowledge/` inside it, like the
+    project); the app under test reads it via HIPGUIDE_KNOWLEDGE_DIR."""
+    target = tmp_path / "kbrepo" / "knowledge"
+    shutil.copytree(DEFAULT_KNOWLEDGE_DIR, target, ignore=shutil.ignore_patterns(".editor.lock", "audit"))
+    init_repo(tmp_path / "kbrepo")
     monkeypatch.setenv("HIPGUIDE_KNOWLEDGE_DIR", str(target))
+    monkeypatch.delenv("HIPGUIDE_KNOWLEDGE_REMOTE", raising=False)
     return target
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _project_repository_untouched():
+    """No test may commit into the project's own repository or change its knowledge folder."""
+    import subprocess
+
+    def state() -> tuple[str, str]:
+        def run(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout
+        # The app commits as "HipGuide editor": any such commit here would be a test saving into this repository.
+        # (A developer's own commits during a run are fine.)
+        return run("log", "-1", "--format=%H", "--committer=HipGuide editor", "HEAD"), run("status", "--porcelain", "--", "knowledge")
+
+    before = state()
+    yield
+    assert state() == before, "a test changed the project's repository or its knowledge folder"

@@ -10,6 +10,12 @@ from hypothesis import strategies as st
 
 from hipguide import bodymap
 from hipguide.models import Condition, Finding, Muscle, Region
+from ui.formats import selected_regions
+
+
+def toggle_from_selection(kb, selection_state, present):
+    """A click on the map as the page handles it: the selection state's regions, toggled by the engine."""
+    return bodymap.toggle_regions(kb, selected_regions(selection_state), present)
 
 
 def _region(rid: str, view: str, finding: str | None, polygon: list[tuple[float, float]]) -> Region:
@@ -58,39 +64,39 @@ def click(*regions: str) -> dict:
 # --- clicks --------------------------------------------------------------------------------------
 
 def test_click_marks_then_clears_the_regions_location_finding(small_kb):
-    after = bodymap.toggle_from_selection(small_kb, click("buttock"), set())
+    after = toggle_from_selection(small_kb, click("buttock"), set())
     assert after == {"loc_buttock"}
-    assert bodymap.toggle_from_selection(small_kb, click("buttock"), after) == set()
+    assert toggle_from_selection(small_kb, click("buttock"), after) == set()
 
 
 def test_click_leaves_other_findings_alone(small_kb):
     present = {"loc_groin", "onset_day_after_exercise"}
-    assert bodymap.toggle_from_selection(small_kb, click("lateral_hip"), present) == present | {"loc_lateral_hip"}
+    assert toggle_from_selection(small_kb, click("lateral_hip"), present) == present | {"loc_lateral_hip"}
     assert present == {"loc_groin", "onset_day_after_exercise"}  # the input set is not modified
 
 
 def test_region_without_location_finding_or_unknown_region_changes_nothing(small_kb):
     present = {"loc_buttock"}
-    assert bodymap.toggle_from_selection(small_kb, click("buttock_lower"), present) == present
-    assert bodymap.toggle_from_selection(small_kb, click("no_such_region"), present) == present
+    assert toggle_from_selection(small_kb, click("buttock_lower"), present) == present
+    assert toggle_from_selection(small_kb, click("no_such_region"), present) == present
 
 
 def test_two_regions_of_one_finding_toggle_it_once(small_kb):
-    assert bodymap.toggle_from_selection(small_kb, click("low_back", "iliac_crest"), set()) == {"loc_low_back"}
+    assert toggle_from_selection(small_kb, click("low_back", "iliac_crest"), set()) == {"loc_low_back"}
     # Either region clears a finding the other one set.
-    assert bodymap.toggle_from_selection(small_kb, click("iliac_crest"), {"loc_low_back"}) == set()
+    assert toggle_from_selection(small_kb, click("iliac_crest"), {"loc_low_back"}) == set()
 
 
 @pytest.mark.parametrize("state", [None, {}, {"selection": {}}, {"selection": {"region_pick": []}}, "junk",
                                    {"selection": {"region_pick": [{"other": "x"}, "junk", {"region": 3}]}}])
 def test_empty_or_malformed_selection_changes_nothing(small_kb, state):
-    assert bodymap.selected_regions(state) == []
-    assert bodymap.toggle_from_selection(small_kb, state, {"loc_groin"}) == {"loc_groin"}
+    assert selected_regions(state) == []
+    assert toggle_from_selection(small_kb, state, {"loc_groin"}) == {"loc_groin"}
 
 
 def test_selected_regions_reads_every_param_without_duplicates():
     state = {"selection": {"a": [{"region": "x"}, {"region": "y"}], "b": [{"region": "x"}]}}
-    assert bodymap.selected_regions(state) == ["x", "y"]
+    assert selected_regions(state) == ["x", "y"]
 
 
 @given(st.lists(st.sampled_from(["low_back", "iliac_crest", "buttock", "buttock_lower", "lateral_hip", "groin", "nope"]),
@@ -98,8 +104,8 @@ def test_selected_regions_reads_every_param_without_duplicates():
        st.sets(st.sampled_from(["loc_low_back", "loc_buttock", "loc_lateral_hip", "loc_groin", "other"])))
 def test_the_same_click_twice_restores_the_findings(regions, present):
     kb = _small_kb()
-    once = bodymap.toggle_from_selection(kb, click(*regions), present)
-    assert bodymap.toggle_from_selection(kb, click(*regions), once) == present
+    once = toggle_from_selection(kb, click(*regions), present)
+    assert toggle_from_selection(kb, click(*regions), once) == present
 
 
 # --- the overlay ---------------------------------------------------------------------------------

@@ -166,3 +166,47 @@ def test_assess_json_says_which_checks_were_not_made_and_what_the_plan_withholds
     offered = {item["topic"]: item["stance"] for item in result["plan"]}
     assert all(offered.get(t) in (None, "advise_against") for t in ("heat", "stretching", "strengthening", "run_it_out"))
     assert all("do not start treatment" in w["reason"] for w in result["withheld"])
+
+
+# --- the editorial commands: history and save-guidance, through the same path as the editor page ------
+
+def test_history_and_save_guidance_record_every_save_as_a_commit(knowledge_copy):
+    k = ["--knowledge", str(knowledge_copy)]
+    [imported] = json.loads(run("history", "ice", "--json", *k).stdout)
+    assert set(imported) >= {"id", "author", "date", "note", "files", "topic"}
+    assert imported["topic"] == "ice" and "guidance/ice.yaml" in imported["files"]
+
+    edited = knowledge_copy.parent / "ice.yaml"
+    text = (knowledge_copy / "guidance" / "ice.yaml").read_text(encoding="utf-8")
+    edited.write_text(text.replace("certainty: ", "certainty: very_low\n_old_certainty: ", 1).replace("_old_certainty: ", "# ", 1),
+                      encoding="utf-8")
+    saved = run("save-guidance", str(edited), "--editor", "ana@clinic.example", "--note", "certainty is very low",
+                "--base", imported["id"], *k)
+    assert saved.returncode == 0, saved.stderr
+    [latest, first] = json.loads(run("history", "ice", "--json", *k).stdout)
+    assert (latest["author"], latest["note"], latest["files"], latest["topic"]) == (
+        "ana@clinic.example", "certainty is very low", ["guidance/ice.yaml"], "ice")
+    assert latest["status"] == "draft" and first["id"] == imported["id"]
+    assert "certainty: very_low" in (knowledge_copy / "guidance" / "ice.yaml").read_text(encoding="utf-8")
+    every = json.loads(run("history", "--json", *k).stdout)
+    assert every[0]["id"] == latest["id"] and len(every) == 2
+
+    refused = run("save-guidance", str(edited), "--editor", "ben@clinic.example", "--note", "mine", "--base", imported["id"], *k)
+    assert refused.returncode == 3
+    assert "--- theirs" in refused.stderr and "--- yours" in refused.stderr and "Traceback" not in refused.stderr
+    assert len(json.loads(run("history", "ice", "--json", *k).stdout)) == 2  # nothing written
+
+
+def test_save_guidance_invalid_is_exit_1_with_path_line_message_and_nothing_written(knowledge_copy):
+    k = ["--knowledge", str(knowledge_copy)]
+    base = json.loads(run("history", "ice", "--json", *k).stdout)[0]["id"]
+    edited = knowledge_copy.parent / "ice.yaml"
+    text = (knowledge_copy / "guidance" / "ice.yaml").read_text(encoding="utf-8")
+    edited.write_text(text.replace("strength: ", "strength: enormous\n# ", 1), encoding="utf-8")
+    result = run("save-guidance", str(edited), "--editor", "ana@clinic.example", "--note", "x", "--base", base, *k)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert any(line.startswith("guidance/ice.yaml:") and "strength" in line for line in result.stderr.splitlines()), result.stderr
+    edited.write_text("&a x: 1\n", encoding="utf-8")
+    result = run("save-guidance", str(edited), "--editor", "ana@clinic.example", "--note", "x", "--base", base, *k)
+    assert result.returncode == 1 and "anchor" in result.stderr
+    assert len(json.loads(run("history", "ice", "--json", *k).stdout)) == 1

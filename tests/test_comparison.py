@@ -18,27 +18,27 @@ from hipguide.comparison import (
     matrix_axes,
     matrix_rows,
     md_blockquote,
-    md_quote_in_context,
     md_source_text,
     quote_in_paragraph,
-    selected_cell,
     verbatim_check,
     voice_label,
     voices,
 )
 from hipguide.editing import (
     NO_DISPOSITION,
-    audit_rows,
     changes_from_form,
     claim_conflicts,
     disposition_claims,
     form_from_guidance,
+    history_rows,
     parse_flag_lines,
     proposed_guidance,
     suggest_claim_id,
 )
+from hipguide.gitstore import Save
 from hipguide.knowledge import KnowledgeBase, load_knowledge
 from hipguide.models import Claim
+from ui.formats import md_quote_in_context, selected_cell
 
 UNESCAPED = re.compile(r"(?<!\\)[<>\[\]()]")  # markup characters without their backslash
 HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(1)> [click](javascript:alert(1))"
@@ -216,7 +216,7 @@ def test_form_changes_and_problems(mini: KnowledgeBase) -> None:
                  "disp_ice_b": NO_DISPOSITION})
     changes = changes_from_form(form, claims, {})
     assert changes["phases"]["acute"]["stance"] == "advise_against"
-    assert changes["approver"] is None
+    assert "status" not in changes and "approver" not in changes  # only an approval approves (four eyes)
     assert [d["claim"] for d in changes["dispositions"]] == ["ice_a", "ice_a2"]
     proposed, problems = proposed_guidance(g, "ice", changes)
     assert proposed is None
@@ -247,12 +247,17 @@ def test_parse_flag_lines() -> None:
     assert len(problems) == 2
 
 
-def test_audit_rows_newest_first() -> None:
-    rows = audit_rows([{"at": "t1", "editor": "A", "action": "save_guidance", "topic": "ice", "version": 2,
-                        "changes": [{"field": "phases.acute.stance"}]},
-                       {"at": "t2", "editor": "B", "action": "add_claim", "topic": "ice", "claim": "ice_x"}])
-    assert [r["editor"] for r in rows] == ["B", "A"]
-    assert rows[0]["what"] == "ice / ice_x" and rows[1]["fields changed"] == "phases.acute.stance"
+def test_history_rows_name_what_changed_and_who_drafted_an_approval() -> None:
+    rows = history_rows([
+        Save("c2", "b@x.org", "B", "t2", "checked", ["guidance/ice.yaml"],
+             {"Action": "approve_guidance", "Topic": "ice", "Version": "3", "Status": "approved", "Drafted-By": "a@x.org"}),
+        Save("c1", "a@x.org", "A", "t1", "tagged", ["claims/ice.yaml"], {"Action": "add_claim", "Topic": "ice", "Claim": "ice_x"}),
+        Save("c0", "dev@x.org", "Dev", "t0", "hand edit", ["claims/heat.yaml"]),
+    ])
+    assert [r["author"] for r in rows] == ["b@x.org", "a@x.org", "dev@x.org"]
+    assert rows[0]["status"] == "approved (drafted by a@x.org)"
+    assert rows[1]["what"] == "ice / ice_x"
+    assert (rows[2]["what"], rows[2]["action"]) == ("heat", "change in git")
 
 
 def test_selected_cell_prefers_the_newer_of_two_selections() -> None:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from gitkb import git, init_repo
 from minikb import write_mini_kb
 from streamlit.testing.v1 import AppTest
 
@@ -25,7 +26,9 @@ SOURCE_FIELDS = {"title": "A title", "publisher": "A publisher", "kind": "consum
 
 @pytest.fixture
 def mini(tmp_path) -> Path:
-    return write_mini_kb(tmp_path / "knowledge")
+    root = write_mini_kb(tmp_path / "knowledge")
+    init_repo(root)
+    return root
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -89,8 +92,10 @@ def test_a_well_formed_id_is_written_inside_the_folder_and_audited(mini):
     result = add_source(mini, {**SOURCE_FIELDS, "id": "new_source"}, "Some verbatim text.", editor="Editor")
     assert result.path == "sources/new_source.yaml"
     assert (mini / "sources" / "new_source.yaml").is_file() and (mini / "sources" / "new_source.txt").is_file()
-    [entry] = editorial.read_audit(mini)
-    assert entry["action"] == "add_source" and entry["source"] == "new_source"
+    [save, _import] = editorial.history(mini)
+    assert save.author_name == "Editor" and save.trailers["Action"] == "add_source"
+    assert sorted(save.files) == ["sources/new_source.txt", "sources/new_source.yaml"]
+    assert git(mini, "status", "--porcelain") == ""
 
 
 def test_source_text_limits_are_clear(mini):
@@ -98,7 +103,7 @@ def test_source_text_limits_are_clear(mini):
         add_source(mini, {**SOURCE_FIELDS, "id": "big"}, "x" * (editorial.MAX_SOURCE_CHARS + 1), editor="Editor")
     with pytest.raises(EditError, match="NUL"):
         add_source(mini, {**SOURCE_FIELDS, "id": "with_nul"}, "a\x00b", editor="Editor")
-    with pytest.raises(EditError, match="editor name"):
+    with pytest.raises(EditError, match="signed-in editor"):
         add_source(mini, {**SOURCE_FIELDS, "id": "anon"}, "text", editor="  ")
 
 

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from hipguide import assess, load_knowledge
-from hipguide.editorial import read_audit
+from hipguide.editorial import history
 from hipguide.exports import md_escape
 
 ENTRY = str(Path(__file__).resolve().parent.parent / "dashboard.py")
@@ -32,13 +32,21 @@ def texts(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def signed_in(name: str = "Ana Editor") -> AppTest:
-    at = page().run()
+def saves(root: Path) -> list:
+    """The editorial saves in the knowledge's git history, newest first (the import commit left out)."""
+    return [s for s in history(root) if s.trailers.get("Action")]
+
+
+def signed_in(name: str = "Ana Editor", secrets: dict | None = None) -> AppTest:
+    at = page()
+    for key, value in (secrets or {}).items():
+        at.secrets[key] = value
+    at.run()
     at.text_input(key="signin_name").input(name)
     at.text_input(key="signin_pass").input(PASSPHRASE)
     at.button(key="signin_submit").click().run()
     assert not at.exception, at.exception
-    assert any(name in s.value for s in at.success)
+    assert any(name.lower() in s.value.lower() for s in at.success)
     return at
 
 
@@ -97,17 +105,22 @@ def test_sign_in_change_ice_saves_audits_and_changes_the_plan(editing: Path) -> 
     kb = load_knowledge(editing)  # the saved knowledge validates
     g = kb.guidance["ice"]
     assert g.phases["acute"].stance == "recommend" and g.version == shipped_version + 1
-    entry = read_audit(editing)[-1]
-    assert entry["editor"] == "Ana Editor" and entry["topic"] == "ice" and entry["note"] == "trial of ice in the acute phase"
-    assert entry["before"]["phases"]["acute"]["stance"] == "advise_against"
-    assert entry["after"]["phases"]["acute"]["stance"] == "recommend"
+    [save] = saves(editing)
+    assert (save.author, save.topic, save.note, save.files) == ("Ana Editor", "ice", "trial of ice in the acute phase",
+                                                              ["guidance/ice.yaml"])
+    assert save.trailers["Status"] == "draft"
     plan = {i.topic: i for i in assess(kb, vignette).plan}
     assert plan["ice"].stance == "recommend"
     assert plan["ice"].advice.startswith("A cold pack for 10 minutes") and plan["ice"].version == shipped_version + 1
 
-    # the history shows the two versions and their difference
+    # the history (from git) shows the save, the two versions' difference and who wrote each line
     at.selectbox(key="hist_topic").select("ice").run()
-    assert any("phases.acute.stance" in str(df.value) for df in at.dataframe)
+    assert any("trial of ice in the acute phase" in df.value.to_csv() for df in at.dataframe)
+    assert any("phases.acute.stance" in df.value.to_csv() for df in at.dataframe)
+    assert any("+    stance: recommend" in c.value for c in at.code)  # the git diff
+    blame_table = next(df.value for df in at.dataframe if "line" in df.value.columns)
+    authors = dict(zip(blame_table["text"].str.strip(), blame_table["author"], strict=False))
+    assert authors["stance: recommend"] == "Ana Editor" and authors["topic: ice"] == "import@example.org"
 
 
 def test_second_save_from_same_version_refused_and_input_kept(editing: Path) -> None:
@@ -131,36 +144,30 @@ def test_second_save_from_same_version_refused_and_input_kept(editing: Path) -> 
     assert any("Second editor's advice on ice." in c for c in codes)
     assert second.text_area(key="g_ice_acute_advice").value == "Second editor's advice on ice."
     assert second.selectbox(key="g_ice_acute_stance").value == "neutral"
-    assert [e["editor"] for e in read_audit(editing)] == ["First Editor"]
+    assert [s.author for s in saves(editing)] == ["First Editor"]
 
     # keeping the input re-bases on their version; saving again then succeeds, nothing lost
-    second.button(key="rebase_ice").click().run()
+    second.button(key="rebase_guidance/ice.yaml").click().run()
     assert second.text_area(key="g_ice_acute_advice").value == "Second editor's advice on ice."
     second.button(key="save_ice").click().run()
     assert not second.error, [e.value for e in second.error]
-    audit = read_audit(editing)
-    assert [e["editor"] for e in audit] == ["First Editor", "Second Editor"]
-    assert audit[-1]["before"]["phases"]["acute"]["advice"] == "First editor's advice on ice."
+    assert [s.author for s in saves(editing)] == ["Second Editor", "First Editor"]  # both versions in git
 
 
 @pytest.mark.parametrize("field, value, reason", [
     ("g_ice_rationale", "", "at least 40 characters"),
-    ("g_ice_status", "approved", "approver"),
+    ("g_ice_acute_advice", "", "at least 1 character"),
 ])
 def test_invalid_decision_refused_with_reason(editing: Path, field: str, value: str, reason: str) -> None:
     before = (editing / "guidance" / "ice.yaml").read_bytes()
     at = open_topic(signed_in())
-    if field.endswith("status"):
-        at.radio(key=field).set_value(value)
-        at.text_input(key="g_ice_approver").input("")
-    else:
-        at.text_area(key=field).input(value)
+    at.text_area(key=field).input(value)
     at.run()
     assert any(reason in w.value for w in at.warning)  # said before saving
     at.button(key="save_ice").click().run()
     assert any(reason in e.value and "Nothing was written" in e.value for e in at.error), [e.value for e in at.error]
     assert (editing / "guidance" / "ice.yaml").read_bytes() == before
-    assert read_audit(editing) == []
+    assert saves(editing) == []
 
 
 def test_hostile_source_text_is_shown_inert(editing: Path) -> None:
@@ -186,7 +193,8 @@ def test_hostile_source_text_is_shown_inert(editing: Path) -> None:
         assert not UNESCAPED_TAG.search(body), body
         assert "](javascript" not in body
     assert not at.get("html")
-    assert read_audit(editing)[-1]["action"] == "add_source"
+    assert saves(editing)[0].trailers["Action"] == "add_source"
+    assert sorted(saves(editing)[0].files) == ["sources/hostile_blog.txt", "sources/hostile_blog.yaml"]
 
 
 def test_tag_claim_with_live_verbatim_check_updates_conflicts(editing: Path) -> None:
@@ -206,7 +214,7 @@ def test_tag_claim_with_live_verbatim_check_updates_conflicts(editing: Path) -> 
     assert not at.error, [e.value for e in at.error]
     kb = load_knowledge(editing)
     assert "pillow_medshun_test_claim" in kb.claims_by_id
-    assert read_audit(editing)[-1]["action"] == "add_claim"
+    assert saves(editing)[0].trailers["Action"] == "add_claim"
 
 
 def test_condition_specific_advice_can_be_changed_added_and_removed(editing: Path) -> None:
@@ -232,7 +240,7 @@ def test_condition_specific_advice_can_be_changed_added_and_removed(editing: Pat
     at.text_input(key=f"g_stretching_ov{added}_reason").input("Stretching an irritated nerve root can flare leg pain.")
     at.run()
     assert not [w.value for w in at.warning if "cannot be saved" in w.value]
-    assert any("condition_overrides" in str(df.value) for df in at.dataframe)  # the preview lists the change
+    assert any("condition_overrides" in df.value.to_csv() for df in at.dataframe)  # the preview lists the change
     at.button(key="save_stretching").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
 
@@ -243,8 +251,7 @@ def test_condition_specific_advice_can_be_changed_added_and_removed(editing: Pat
     sciatica = by_conditions[("sciatica",)]
     assert list(sciatica.phases) == ["recovery"]  # phases left "same as the general advice" are not written
     assert sciatica.reason.startswith("Stretching an irritated nerve root")
-    entry = read_audit(editing)[-1]
-    assert any(c["field"].startswith("condition_overrides") for c in entry["changes"])
+    assert saves(editing)[0].files == ["guidance/stretching.yaml"]
     plan = {i.topic: i for i in assess(load_knowledge(editing), vignette).plan}
     assert plan["stretching"].advice == new_advice  # the assessment uses it at once
 
@@ -297,13 +304,67 @@ def test_discarding_my_input_loads_their_version_into_the_form(editing: Path) ->
     second.button(key="save_ice").click().run()
     assert any("another editor saved" in e.value for e in second.error)
 
-    second.button(key="reload_ice").click().run()
+    second.button(key="reload_guidance/ice.yaml").click().run()
     assert not second.exception and not second.error, [e.value for e in second.error]
     assert second.text_area(key="g_ice_acute_advice").value == "First editor's advice on ice."
     open_topic(second, "heat")
     open_topic(second, "ice")  # and it stays theirs, not the discarded input
     assert second.text_area(key="g_ice_acute_advice").value == "First editor's advice on ice."
-    assert [e["editor"] for e in read_audit(editing)] == ["First Editor"]
+    assert [s.author for s in saves(editing)] == ["First Editor"]
+
+
+# --- sign-in: allow-list, a limit a reload does not reset, four eyes ----------------------------------
+
+ROLES = {"editors": {"editors": ["ana editor"], "approvers": ["ben approver", "cal approver"]}}
+
+
+def test_a_name_off_the_allow_list_cannot_sign_in(editing: Path) -> None:
+    at = page()
+    at.secrets["editors"] = ROLES["editors"]
+    at.run()
+    at.text_input(key="signin_name").input("Mallory")
+    at.text_input(key="signin_pass").input(PASSPHRASE)
+    at.button(key="signin_submit").click().run()
+    assert any("not right" in e.value for e in at.error)
+    assert not any((b.key or "").startswith("save_") for b in at.button)
+
+
+def test_failed_attempts_are_limited_on_the_server_and_a_reload_does_not_reset_them(editing: Path) -> None:
+    at = page().run()
+    for _ in range(5):
+        at.text_input(key="signin_name").input("Mallory")
+        at.text_input(key="signin_pass").input("guess")
+        at.button(key="signin_submit").click().run()
+    assert any("Too many failed attempts" in e.value for e in at.error)
+    reloaded = page().run()  # a new session, as a reload or a new tab gets
+    assert any("Too many failed attempts" in e.value for e in reloaded.error)
+    assert "signin_pass" not in [t.key for t in reloaded.text_input]
+
+
+def test_four_eyes_the_author_cannot_approve_another_approver_can(editing: Path) -> None:
+    ana = open_topic(signed_in("Ana Editor", ROLES))
+    ana.text_area(key="g_ice_acute_advice").input("Ana's draft advice on ice.")
+    ana.text_input(key="g_ice_note").input("Ana's draft")
+    ana.button(key="save_ice").click().run()
+    assert not ana.error, [e.value for e in ana.error]
+    assert "approve_ice" not in [b.key for b in ana.button]  # an editor, not an approver
+
+    ben = open_topic(signed_in("Ben Approver", ROLES))
+    ben.text_area(key="g_ice_acute_advice").input("Ben changes the advice himself.")
+    ben.button(key="save_ice").click().run()
+    assert not ben.error, [e.value for e in ben.error]
+    assert "approve_ice" not in [b.key for b in ben.button]
+    assert any("another approver must approve" in i.value for i in ben.info)
+
+    cal = open_topic(signed_in("Cal Approver", ROLES))
+    cal.button(key="approve_ice").click().run()
+    assert not cal.error, [e.value for e in cal.error]
+    g = load_knowledge(editing).guidance["ice"]
+    assert (g.status, g.approver, g.phases["acute"].advice) == ("approved", "cal approver", "Ben changes the advice himself.")
+    [approval, *_] = saves(editing)
+    assert (approval.author, approval.trailers["Drafted-By"]) == ("cal approver", "ben approver")
+    cal.selectbox(key="hist_topic").select("ice").run()
+    assert any("approved (drafted by ben approver)" in df.value.to_csv() for df in cal.dataframe)
 
 
 def test_a_changed_claim_against_the_adopted_stance_shows_as_needs_review(knowledge_copy: Path, monkeypatch) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from hipguide.yamlio import load_yaml_text
+from hipguide.yamlio import KnowledgeError, load_yaml_text
 
 # Text that YAML would otherwise read as a number, date, boolean or null must survive a round trip.
 TRICKY_TEXT = st.sampled_from(["yes", "No", "on", "~", "null", "1e3", "0x1F", ".5", "-.inf", "2026-11-22", "<<", "=",
@@ -32,3 +33,36 @@ def test_the_fast_path_reads_what_safe_load_reads(data, style):
     assume(yaml.safe_load(text) == {"doc": data})
     assert load_yaml_text(text, "x.yaml", keep_lines=False) == yaml.safe_load(text)
     assert load_yaml_text(text, "x.yaml", keep_lines=True) == yaml.safe_load(text)
+
+
+# --- hostile structure: refused from the parser's events, with or without a byte-order mark ----------
+
+BOM = "\ufeff"
+HOSTILE = [
+    pytest.param("&a x: 1\n", 1, "anchor &a", id="anchor-on-a-key"),
+    pytest.param("x: 1\ny: &only 2\n", 2, "anchor &only", id="lone-anchor-never-used"),
+    pytest.param("x: &a [1, 2]\ny: *a\n", 1, "anchor &a", id="anchor-and-alias"),
+    pytest.param("x: 1\ny: *nowhere\n", 2, "alias *nowhere", id="alias-without-anchor"),
+    pytest.param("x: [1, &b 2]\n", 1, "anchor &b", id="anchor-in-flow"),
+    pytest.param("x:\n  &c\n  y: 1\n", 2, "anchor &c", id="anchor-alone-on-its-line"),
+    pytest.param("x: !!str &d text\n", 1, "anchor &d", id="anchor-after-a-tag"),
+    pytest.param("a:\n" + "".join("  " * i + "- \n" for i in range(1, 70)), 51, "nested more than 50", id="deep-block"),
+    pytest.param("a: " + "[" * 60 + "]" * 60 + "\n", 1, "nested more than 50", id="deep-flow"),
+    pytest.param("[" * 200_000, 1, "nested more than 50", id="crash-deep"),
+]
+
+
+@pytest.mark.parametrize("bom", ["", BOM], ids=["plain", "bom"])
+@pytest.mark.parametrize("keep_lines", [True, False], ids=["with-lines", "fast"])
+@pytest.mark.parametrize("text, line, message", HOSTILE)
+def test_hostile_structure_is_refused_at_its_line(text: str, line: int, message: str, bom: str, keep_lines: bool) -> None:
+    with pytest.raises(KnowledgeError) as caught:
+        load_yaml_text(bom + text, "hostile.yaml", keep_lines=keep_lines)
+    [problem] = caught.value.problems
+    assert (problem.path, problem.line) == ("hostile.yaml", line)
+    assert message in problem.message
+
+
+@pytest.mark.parametrize("text", ["note: '*really* important & useful'\n", "x: a&b\ny: 2*3\n", "- '&x'\n- \"*y\"\n"])
+def test_ampersands_and_asterisks_in_text_are_just_text(text: str) -> None:
+    assert load_yaml_text(BOM + text, "ok.yaml", keep_lines=False) == yaml.safe_load(text)

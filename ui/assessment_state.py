@@ -13,6 +13,7 @@ import streamlit as st
 from hipguide import bodymap
 from hipguide.knowledge import KnowledgeBase
 from ui.assessment_data import ABSENT, PRESENT, case_from_states
+from ui.formats import selected_regions
 
 PATIENT_PREFIX = "pt."
 FINDING_PREFIX = "pt.f."
@@ -77,12 +78,12 @@ def on_body_map_click(kb: KnowledgeBase, chart_key: str) -> Callable[[], None]:
         selection = st.session_state.get(chart_key)
         states = finding_states(kb)
         present = {f for f, v in states.items() if v == PRESENT}
-        after = bodymap.toggle_from_selection(kb, selection, present)
+        after = bodymap.toggle_regions(kb, selected_regions(selection), present)
         for fid in after - present:
             st.session_state[finding_key(fid)] = PRESENT  # also turns "absent" into present
         for fid in present - after:
             st.session_state[finding_key(fid)] = None
-        if bodymap.selected_regions(selection):
+        if selected_regions(selection):
             st.session_state[MAP_NONCE_KEY] = st.session_state.get(MAP_NONCE_KEY, 0) + 1
 
     return handle

@@ -1,4 +1,4 @@
-"""Streamlit glue shared by the pages: knowledge loading, the disclaimer, editor sign-in.
+"""Streamlit glue shared by the pages: knowledge loading (and following other replicas' saves), the disclaimer.
 
 Only knowledge (public, identical for everyone) is cached globally. Patient findings live in
 `st.session_state` only: never in a global cache, a module global, a log or a file.
@@ -7,18 +7,18 @@ Only knowledge (public, identical for everyone) is cached globally. Patient find
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
+from hipguide.editorial import sync_knowledge
 from hipguide.exports import DISCLAIMER
 from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, knowledge_fingerprint, load_knowledge
 from hipguide.yamlio import KnowledgeError, Problem
 
 KNOWLEDGE_ENV = "HIPGUIDE_KNOWLEDGE_DIR"
-PASSPHRASE_ENV = "HIPGUIDE_EDITOR_PASSPHRASE"  # noqa: S105 - the variable name, not a secret
 
 
 def knowledge_dir() -> str:
@@ -48,6 +48,9 @@ class LoadedKnowledge:
 
 def get_knowledge() -> LoadedKnowledge:
     root = knowledge_dir()
+    # Other replicas' saves: a fetch from the central repository at most every few seconds (and an
+    # interrupted save finished or undone); the files it brings change the signature below.
+    sync_knowledge(Path(root))
     # A short digest as the cache key: Streamlit hashes arguments on every call, a long tuple costs ms.
     digest = hashlib.sha256(repr(knowledge_fingerprint(root)).encode()).hexdigest()
     loaded = _load(root, digest)
@@ -90,23 +93,3 @@ def page_nav() -> None:
 
 def disclaimer() -> None:
     st.caption(f"⚕️ {DISCLAIMER}")
-
-
-# --- editor access -------------------------------------------------------------------------------
-
-def configured_passphrase() -> str | None:
-    """The editor passphrase from Streamlit secrets or the environment; None when editing is off."""
-    try:
-        value = st.secrets.get("editor_passphrase")  # type: ignore[union-attr]
-    except Exception:  # no secrets file at all: Streamlit raises its own not-found error
-        value = None
-    return value or os.environ.get(PASSPHRASE_ENV) or None
-
-
-def check_passphrase(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
-
-
-def editor_name() -> str | None:
-    """The signed-in editor's name for this session, or None."""
-    return st.session_state.get("editor_name")

@@ -20,6 +20,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))  # the temporary-repository helpers shared with the engine tests
+
+from gitkb import init_repo  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; `.ci/run` installs it
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/bin/nginx")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -76,10 +80,11 @@ def nginx_binary() -> str | None:
 
 
 def copy_knowledge(target: Path, source: Path | None = None) -> Path:
-    """A private copy of the knowledge folder (the shipped one by default)."""
+    """A private copy of the knowledge folder (the shipped one by default), as a git repository of its own
+    with one commit: editorial saves are commits, and never land in the project's repository."""
     shutil.copytree(source or ROOT / "knowledge", target,
                     ignore=shutil.ignore_patterns(".editor.lock", "audit"))
-    return target
+    return init_repo(target)
 
 
 def _get(url: str, timeout: float = 2.0) -> tuple[int, str]:

@@ -8,6 +8,7 @@ import time
 
 import pytest
 import yaml
+from gitkb import central_and_replicas, git
 from sessions import distinct_cases, run_sessions
 from streamlit_server import Nginx, StreamlitServer, copy_knowledge, require_nginx
 from ui_helpers import main_text, new_page, open_app, set_finding, wait_idle, wait_quiet
@@ -62,18 +63,26 @@ def test_twenty_sessions_each_see_only_their_own_assessment(app_server, knowledg
     assert concurrent <= CONCURRENT_BUDGET_S, f"20 concurrent assessments took {concurrent:.1f} s"
 
 
+SYNC_SECONDS = "1"  # how often a replica fetches the central repository (production default: 15 s)
+
+
 @pytest.fixture
-def replicas(tmp_path, browser):
+def replicas(tmp_path, browser, monkeypatch):
+    """Two replicas as on two machines: each with its own clone of one central (bare) repository, behind nginx."""
     require_nginx()
-    shared = copy_knowledge(tmp_path / "knowledge")
-    servers = [StreamlitServer(shared, log_dir=tmp_path) for _ in range(2)]
+    seed = copy_knowledge(tmp_path / "seed")
+    central, clones = central_and_replicas(seed, tmp_path)
+    env = {"HIPGUIDE_KNOWLEDGE_REMOTE": "origin", "HIPGUIDE_SYNC_SECONDS": SYNC_SECONDS}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)  # this test process saves as replica one would
+    servers = [StreamlitServer(clone, log_dir=tmp_path, env=env) for clone in clones]
     started: list = []
     try:
         for server in servers:
             started.append(server.start())
         proxy = Nginx(tmp_path / "nginx", [s.port for s in servers]).start()
         started.append(proxy)
-        yield shared, servers, proxy
+        yield central, servers, proxy
     finally:
         for item in reversed(started):
             item.stop()
@@ -86,9 +95,9 @@ def _upstream_of_last_request(proxy: Nginx) -> int:
     return ports[-1]
 
 
-def test_two_replicas_behind_nginx_share_one_knowledge_folder(replicas, browser, artifacts):
-    shared, servers, proxy = replicas
-    kb = load_knowledge(shared)
+def test_two_replicas_with_their_own_clones_serve_each_others_saves(replicas, browser, artifacts):
+    central, servers, proxy = replicas
+    kb = load_knowledge(servers[0].knowledge_dir)
     vignette = kb.vignettes["01_runner_deep_buttock_after_hills"]
 
     # A clinician's session through nginx: the page, its WebSocket and its reruns all go through the proxy.
@@ -121,7 +130,8 @@ def test_two_replicas_behind_nginx_share_one_knowledge_folder(replicas, browser,
         wait_quiet(page)
         assert marker not in main_text(page)
 
-        # ...an editor saves a decision through the engine, as replica one would...
+        # ...an editor saves a decision through the engine on the sticky replica's clone (a commit, pushed)...
+        shared = next(s for s in servers if s.port == sticky).knowledge_dir
         rel = "guidance/ice.yaml"
         doc = yaml.safe_load((shared / rel).read_text(encoding="utf-8"))
         phases = {p: {"stance": a["stance"], "advice": a["advice"]} for p, a in doc["phases"].items()}
@@ -130,7 +140,11 @@ def test_two_replicas_behind_nginx_share_one_knowledge_folder(replicas, browser,
         editorial.save_guidance(shared, "ice", {"phases": phases}, editor="Replica One Editor",
                                 base_version=editorial.file_version(shared, rel), note="replica test")
 
-        # ...and the other replica serves it on the session's next rerun (the clinician records a finding).
+        assert "replica test" in git(central, "log", "-1", "--format=%s")
+
+        # ...and the other replica serves it on a rerun once its fetch interval has passed (the clinician
+        # records findings; its own clone fetches from the central repository).
+        time.sleep(float(SYNC_SECONDS) + 0.2)
         set_finding(page, kb, vignette.findings[0], "present", TABS)
         wait_quiet(page)
         assert marker in main_text(page), "the other replica did not pick up the saved guidance"
@@ -139,4 +153,4 @@ def test_two_replicas_behind_nginx_share_one_knowledge_folder(replicas, browser,
         screenshot(page, artifacts / "replica_after_save.png")
     finally:
         context.close()
-    assert editorial.read_audit(shared)[-1]["editor"] == "Replica One Editor"
+    assert editorial.history(other.knowledge_dir, "ice")[0].author_name == "Replica One Editor"

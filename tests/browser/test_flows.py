@@ -3,7 +3,6 @@ comparison, an editor's save, and every page opened straight from its address.""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from ui_helpers import (
     wait_quiet,
 )
 
+from hipguide import editorial
 from hipguide.assessment import assess
 from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.knowledge import load_knowledge, normalise_text
@@ -127,7 +127,7 @@ def test_editor_signs_in_and_saves_a_decision(page, app_server, knowledge_tmp, a
     guidance_file = knowledge_tmp / "guidance" / "ice.yaml"
     before = guidance_file.read_text(encoding="utf-8")
     open_app(page, app_server.url, "Editor")
-    page.get_by_label("Your name (recorded in the audit trail)").fill("Dr Browser Test")
+    page.get_by_label(re.compile("^Who you are")).fill("Dr Browser Test")
     page.get_by_label("Editor passphrase").fill(EDITOR_PASSPHRASE)
     click_and_wait(page, page.get_by_role("button", name="Sign in"))
     expect(page.get_by_text("Signed in as editor")).to_be_visible(timeout=TIMEOUT)
@@ -139,24 +139,21 @@ def test_editor_signs_in_and_saves_a_decision(page, app_server, knowledge_tmp, a
     advice.fill(marker)
     advice.press("Control+Enter")
     wait_idle(page, after=before_runs)
-    note = page.get_by_label("Change note (for the audit trail)")
+    note = page.get_by_label(re.compile("^Why you changed it"))
     before_runs = runs(page)
     note.fill("browser test save")
     note.press("Enter")
     wait_idle(page, after=before_runs)
     click_and_wait(page, page.get_by_role("button", name=re.compile("Save decision")))
-    expect(page.get_by_text(re.compile(r"Saved .*version \d+"))).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text(re.compile(r"^Saved .*: version \d+"))).to_be_visible(timeout=TIMEOUT)
     screenshot(page, artifacts / "editor_saved.png")
 
     after = guidance_file.read_text(encoding="utf-8")
     assert after != before
     saved = yaml.safe_load(after)
     assert normalise_text(saved["phases"]["acute"]["advice"]) == marker
-    entries = [json.loads(line) for line in (knowledge_tmp / "audit" / "log.jsonl").read_text(encoding="utf-8").splitlines()]
-    entry = entries[-1]
-    assert entry["action"] == "save_guidance" and entry["topic"] == "ice" and entry["editor"] == "Dr Browser Test"
-    assert entry["note"] == "browser test save"
-    assert any(c["field"] == "phases.acute.advice" for c in entry["changes"])
+    save = editorial.history(knowledge_tmp, "ice")[0]  # one git commit, the editor its author, the note its message
+    assert (save.author_name, save.note, save.files) == ("Dr Browser Test", "browser test save", ["guidance/ice.yaml"])
     assert not exceptions_on_page(page)
 
 

@@ -138,7 +138,7 @@ def test_comparison_page_shows_hostile_source_and_rationale_as_text(browser, hos
 def test_editor_page_shows_hostile_text_as_text(browser, hostile_server, artifacts):
     with page_on_ice(browser, hostile_server.url, "Editor", "Topic") as page:
         assert_inert(page, "editor_read_only", artifacts)
-        page.get_by_label("Your name (recorded in the audit trail)").fill(IMG)
+        page.get_by_label(re.compile("^Who you are")).fill(IMG)
         page.get_by_label("Editor passphrase").fill(EDITOR_PASSPHRASE)
         click_and_wait(page, page.get_by_role("button", name="Sign in"))
         wait_idle(page)
