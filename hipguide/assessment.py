@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .bodymap import apply_pain_drawing
 from .models import TRIAGE_ORDER, Case, RedFlagRule
 
 if TYPE_CHECKING:
@@ -142,6 +143,9 @@ class Assessment:
             "plan_conditions": self.plan_conditions,
             "plan_withheld": self.plan_withheld,
             "phase": self.case.phase,
+            "pain_drawing_complete": self.case.pain_drawing_complete,
+            # As assessed: with "pain drawing complete", the unmarked locations are listed as absent.
+            "assessed": {"present": sorted(self.case.findings), "absent": sorted(self.case.absent)},
             "sufficient_information": self.sufficient,
             "sufficiency_note": self.sufficiency_note,
             "next_questions": [
@@ -269,6 +273,7 @@ def assess(kb: KnowledgeBase, case: Case | dict[str, Any]) -> Assessment:
             where = ".".join(str(p) for p in first["loc"])
             raise AssessmentError(f"malformed case: {where + ': ' if where else ''}{first['msg']}") from None
     check_case(kb, case)
+    case = apply_pain_drawing(kb, case)  # "pain drawing complete": unmarked regions become checked and absent
     tri = triage(kb, case)
     results = differential(kb, case)
     ok, note = sufficiency(case, results)

@@ -6,7 +6,7 @@ Text from sources and editors is emitted as Markdown-escaped text, never as HTML
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .assessment import Assessment
@@ -17,6 +17,11 @@ DISCLAIMER = ("HipGuide supports, and does not replace, clinical judgement. Prob
 HANDOUT_DISCLAIMER = ("This sheet is general self-care advice agreed with your physiotherapist. Stop and seek "
                       "care if your pain gets much worse, you feel unwell or feverish, you notice numbness in the "
                       "saddle area, or you have new problems controlling your bladder or bowel.")
+TRIAGE_HEADLINES = {
+    "emergency": "Same-day emergency care",
+    "urgent": "Medical review or imaging within days; stop the aggravating load",
+    "routine": "Physiotherapy management",
+}
 STANCE_WORDS = {"recommend": "Recommended", "conditional": "Only in some situations",
                 "advise_against": "Not recommended", "neutral": "No specific advice"}
 
@@ -52,10 +57,7 @@ def clinical_note(kb: KnowledgeBase, result: Assessment) -> str:
     lines += [f"- Checked, absent: {md_escape(label[f])}" for f in result.case.absent]
     lines += ["", f"## Triage: {result.triage.level.upper()}", ""]
     if result.triage.reasons:
-        for r in result.triage.reasons:
-            fired = ", ".join(md_escape(label.get(f, f)) for f in r.findings)
-            lines.append(f"- **{md_escape(r.label)}** ({r.level}) — because: {fired}. Action: {md_escape(r.action)} "
-                         f"_Basis: {md_escape(r.reference)}_")
+        lines += [f"- {triage_reason_line(kb, r)}" for r in result.triage.reasons]
     else:
         lines.append("- No red flag recorded. Routine physiotherapy management.")
     lines += ["", "## Differential (post-test probability per condition)", "", f"_{md_escape(result.sufficiency_note)}_", ""]
@@ -87,15 +89,57 @@ def clinical_note(kb: KnowledgeBase, result: Assessment) -> str:
     return "\n".join(lines) + "\n"
 
 
+PHASE_PLAIN = {"acute": "while it is sore now", "recovery": "while it settles and you return to activity",
+               "prevention": "to keep it from coming back"}
+
+
+def triage_headline(level: str) -> str:
+    """The triage in one line, as the page's banner, the note and the handout all say it."""
+    return f"Triage: {level.upper()} — {TRIAGE_HEADLINES.get(level, '')}."
+
+
+def triage_reason_line(kb: KnowledgeBase, reason: Any) -> str:
+    """One fired red-flag rule as Markdown: what, how urgent, because of which findings, what to do, basis."""
+    because = ", ".join(md_escape(kb.findings[f].label) if f in kb.findings else md_escape(f) for f in reason.findings)
+    return (f"**{md_escape(reason.label)}** ({reason.level}) — because: {because}. "
+            f"**Action:** {md_escape(reason.action)} _Basis: {md_escape(reason.reference)}_")
+
+
 def patient_handout(kb: KnowledgeBase, result: Assessment) -> str:
-    lines = ["# Your self-care plan", ""]
+    """The plan in plain words for the patient: what to do, what to avoid, when to seek care, the basis.
+
+    Markdown; `hipguide.pdf.handout_pdf` prints it. When to seek care uses the triage's own words.
+    """
+    phase = result.case.phase
+    lines = ["# Your self-care plan", "", f"For the {phase} phase: {PHASE_PLAIN.get(phase, phase)}.", ""]
     if result.plan_withheld or result.triage.level == "emergency":
-        lines += ["Please seek medical care today, as your physiotherapist has advised.", ""]
+        lines += ["**Please seek medical care today, as your physiotherapist has advised.** "
+                  "Do not start the self-care below until a doctor has seen you.", ""]
     elif result.triage.level == "urgent":
-        lines += ["Your physiotherapist has asked you to see a doctor soon. Until then:", ""]
+        lines += ["**Your physiotherapist has asked you to see a doctor soon.** Until then, follow this plan.", ""]
+    do = [item for item in result.plan if item.stance in ("recommend", "conditional")]
+    avoid = [item for item in result.plan if item.stance == "advise_against"]
+    lines += ["## What to do", ""]
+    lines += [f"- **{md_escape(item.label)}** ({STANCE_WORDS[item.stance].lower()}): {md_escape(item.advice)}"
+              for item in do] or ["- Your physiotherapist will give you advice at your next visit."]
+    lines += ["", "## What to avoid", ""]
+    lines += [f"- **{md_escape(item.label)}**: {md_escape(item.advice)}" for item in avoid] or ["- Nothing specific for now."]
+    lines += ["", "## When to seek care", ""]
+    if result.triage.reasons:
+        lines += [f"**{md_escape(triage_headline(result.triage.level))}**", ""]
+        lines += [f"- {triage_reason_line(kb, r)}" for r in result.triage.reasons]
+        lines.append("")
+    lines += [md_escape(HANDOUT_DISCLAIMER), ""]
+    lines += ["## What this plan is based on", ""]
+    if result.plan_conditions:
+        likely = ", ".join(f"{md_escape(kb.conditions[c].label)}" for c in result.plan_conditions if c in kb.conditions)
+        lines.append(f"- What your physiotherapist found points most to: {likely}. This is a working explanation "
+                     "that your physiotherapist will keep checking.")
     for item in result.plan:
-        if item.stance == "neutral":
-            continue
-        lines.append(f"- **{md_escape(item.label)}** ({STANCE_WORDS[item.stance].lower()}): {md_escape(item.advice)}")
-    lines += ["", f"_{HANDOUT_DISCLAIMER}_"]
+        basis = f"guidance version {item.version}, {'approved' if item.status == 'approved' else 'draft, not yet approved'}"
+        if item.conflict:
+            basis += "; the sources disagree on this, and the reasons for the choice are recorded"
+        lines.append(f"- {md_escape(item.label)}: {md_escape(basis)}.")
+    if result.plan_withheld:
+        lines.append(f"- {md_escape(result.plan_withheld)}")
     return "\n".join(lines) + "\n"

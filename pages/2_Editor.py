@@ -161,7 +161,7 @@ def guidance_tab(editor: str | None) -> None:
     with st.expander("Current adopted guidance and the sources (as on disk)", expanded=False):
         render_topic(kb, topic)
 
-    st.markdown(f"##### Editing version {g.version} → {g.version + 1}")
+    st.markdown(f"### Editing version {g.version} → {g.version + 1}")
     for phase, column in zip(PHASES, st.columns(3), strict=True):
         with column:
             st.selectbox(f"{phase.capitalize()}: stance", STANCES, key=f"{key}{phase}_stance", persist_state="session", format_func=words)
@@ -176,7 +176,7 @@ def guidance_tab(editor: str | None) -> None:
                  key=f"{key}rationale", persist_state="session", height=140)
 
     if claims:
-        st.markdown("##### Disposition of each conflicting claim")
+        st.markdown("### Disposition of each conflicting claim")
         by_id = kb.claims_by_id
         for cid in claims:
             claim = by_id.get(cid)
@@ -223,7 +223,7 @@ def guidance_tab(editor: str | None) -> None:
 
 def override_fields(key: str, add_key: str) -> None:
     """Condition-specific advice: for each override, its conditions, its advice per phase and why it differs."""
-    st.markdown("##### Condition-specific advice")
+    st.markdown("### Condition-specific advice")
     count = ss.get(key + OVERRIDE_COUNT, 0)
     st.caption("Advice that replaces the general advice above for some conditions (a safety rule, say). A phase left "
                "on “same as the general advice” follows the general advice for those conditions too."
@@ -460,12 +460,12 @@ def review_tab(editor: str | None) -> None:
 
 def history_tab() -> None:
     entries = read_audit(root)
-    st.markdown("##### Audit trail (append-only; newest first)")
+    st.markdown("### Audit trail (append-only; newest first)")
     if entries:
         st.dataframe(pd.DataFrame(audit_rows(entries)), hide_index=True, width="stretch")
     else:
         st.caption("No edits recorded yet.")
-    st.markdown("##### A topic's guidance, version against version")
+    st.markdown("### A topic's guidance, version against version")
     topic = st.selectbox("Topic", list(kb.topics), key="hist_topic", format_func=lambda t: kb.topics[t].label)
     history = guidance_history(root, topic)
     if len(history) < 2:

@@ -7,11 +7,13 @@ engine, so the tests follow the knowledge while still failing when the page show
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
@@ -216,15 +218,25 @@ def test_downloads_hold_this_patients_note_and_handout(app, page_kb, monkeypatch
     monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
     record(app, DEEP_ROTATOR_PRESENT, DEEP_ROTATOR_ABSENT)
 
-    assert {b.label for b in app.get("download_button")} >= {"Clinical note", "Patient handout"}
+    assert {b.label for b in app.get("download_button")} >= {"Clinical note", "Clinical note PDF", "Patient handout"}
     made = {name: make() for name, make in registered.items()}  # what a click would download
     note = made["hipguide-clinical-note.md"]
     assert "Triage: ROUTINE" in note
     assert md_escape(page_kb.findings["test_seated_piriformis_stretch_positive"].label) in note
     assert md_escape(page_kb.conditions["deep_hip_rotator_overload"].label) in note
-    handout = made["hipguide-patient-handout.md"]
-    assert handout.startswith("# Your self-care plan")
+    note_pdf = pdf_text(made["hipguide-clinical-note.pdf"])
+    assert "HipGuide assessment note" in note_pdf and "Triage: ROUTINE" in note_pdf
+    assert page_kb.findings["test_seated_piriformis_stretch_positive"].label in note_pdf
+    handout = pdf_text(made["hipguide-patient-handout.pdf"])
+    assert handout.startswith("Your self-care plan")
+    for heading in ("What to do", "What to avoid", "When to seek care", "What this plan is based on"):
+        assert heading in handout
     assert "piriformis stretch test" not in handout.lower()  # plain words for the patient, no exam findings
+
+
+def pdf_text(data: bytes) -> str:
+    assert data.startswith(b"%PDF-")
+    return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def test_the_sidebar_names_the_pages_in_clinic_words(app):

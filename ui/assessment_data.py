@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hipguide.assessment import Assessment, ConditionResult
-from hipguide.exports import STANCE_WORDS, md_escape, pct
+from hipguide.assessment import Assessment, ConditionResult, NextQuestion
+from hipguide.exports import STANCE_WORDS, md_escape, pct, triage_headline, triage_reason_line
 from hipguide.knowledge import KnowledgeBase
 from hipguide.models import Finding
 
@@ -32,11 +32,6 @@ FINDING_GROUPS: tuple[tuple[str, str], ...] = (
     ("risk", "Risk"),
 )
 
-TRIAGE_HEADLINES = {
-    "emergency": "Same-day emergency care",
-    "urgent": "Medical review or imaging within days; stop the aggravating load",
-    "routine": "Physiotherapy management",
-}
 STANCE_BADGE_COLOUR = {"recommend": "green", "conditional": "blue", "advise_against": "red", "neutral": "gray"}
 
 
@@ -53,6 +48,14 @@ def label_escape(text: str) -> str:
     """
     escaped = _LABEL_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
     return _LABEL_LEADING.sub(lambda m: m.group(1) + m.group(2) + "\\" + m.group(3), escaped)
+
+
+GROUP_TITLES = dict(FINDING_GROUPS)
+
+
+def group_titles(groups: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(group, title) in consultation order; a group the page has no words for yet comes last, as named."""
+    return [*FINDING_GROUPS, *((g, g.replace("_", " ").capitalize()) for g in groups if g not in GROUP_TITLES)]
 
 
 def findings_by_group(kb: KnowledgeBase) -> dict[str, list[Finding]]:
@@ -78,7 +81,7 @@ def finding_controls(kb: KnowledgeBase) -> tuple[tuple[str, str, tuple[FindingCo
     def build() -> tuple[tuple[str, str, tuple[FindingControl, ...]], ...]:
         groups = findings_by_group(kb)
         return tuple((group, title, tuple(FindingControl(f.id, label_escape(f.label), finding_help(f)) for f in groups[group]))
-                     for group, title in FINDING_GROUPS if groups.get(group))
+                     for group, title in group_titles(groups) if groups.get(group))
 
     return kb.derived("finding_controls", build)
 
@@ -128,13 +131,10 @@ def triage_banner(kb: KnowledgeBase, result: Assessment) -> TriageBanner:
     """The banner at the top: level, which rules fired, because of which findings, and what to do."""
     tri = result.triage
     level = tri.level
-    head = f"**Triage: {level.upper()}** — {TRIAGE_HEADLINES.get(level, '')}."
+    head = f"**{md_escape(triage_headline(level))}**"
     if tri.reasons:
         lines = [head, ""]
-        for r in tri.reasons:
-            because = ", ".join(md_escape(kb.findings[f].label) if f in kb.findings else md_escape(f) for f in r.findings)
-            lines.append(f"- **{md_escape(r.label)}** ({r.level}) — because: {because}. "
-                         f"**Action:** {md_escape(r.action)} _Basis: {md_escape(r.reference)}_")
+        lines += [f"- {triage_reason_line(kb, r)}" for r in tri.reasons]
         return TriageBanner("error" if level == "emergency" else "warning" if level == "urgent" else "info", "\n".join(lines))
     red_flags = [f for f, fd in kb.findings.items() if fd.group == "red_flag"]
     assessed = set(result.case.findings) | set(result.case.absent)
@@ -209,28 +209,33 @@ def explain_summary(kb: KnowledgeBase, r: ConditionResult) -> str:
     return text + "."
 
 
-def next_question_lines(kb: KnowledgeBase, result: Assessment, per_question: int = 2, min_shift: float = 0.05) -> list[str]:
-    """The next best questions as Markdown lines: "if positive → x%, if negative → y%".
+def question_effects(kb: KnowledgeBase, result: Assessment, q: NextQuestion, per_question: int = 2,
+                     min_shift: float = 0.05) -> list[str]:
+    """What one answer would do: "_condition_ (x% now): if positive → y%, if negative → z%".
 
-    Each question shows the conditions it would move by at least `min_shift` either way (at most
-    `per_question`, largest shift first), or else the one it moves most.
+    The conditions it would move by at least `min_shift` either way (at most `per_question`, largest
+    shift first), or else the one it moves most.
     """
     current = {r.condition: r.probability for r in result.differential}
+
+    def shift(cid: str) -> float:
+        return max(abs(q.if_present[cid] - current[cid]), abs(q.if_absent[cid] - current[cid]))
+
+    ranked = sorted(q.if_present, key=shift, reverse=True)
+    shown = [cid for cid in ranked if shift(cid) >= min_shift][:per_question] or ranked[:1]
+    return [f"_{md_escape(kb.conditions[cid].label)}_ ({pct(current[cid])} now): if positive → **{pct(q.if_present[cid])}**, "
+            f"if negative → **{pct(q.if_absent[cid])}**" for cid in shown]
+
+
+def next_question_lines(kb: KnowledgeBase, result: Assessment) -> list[str]:
+    """The next best questions as Markdown lines: "if positive → x%, if negative → y%"."""
     lines = []
     for q in result.next_questions:
         finding = kb.findings.get(q.finding)
         if finding is None or not q.if_present:
             continue
-
-        def shift(cid: str, q=q) -> float:
-            return max(abs(q.if_present[cid] - current[cid]), abs(q.if_absent[cid] - current[cid]))
-
-        ranked = sorted(q.if_present, key=shift, reverse=True)
-        shown = [cid for cid in ranked if shift(cid) >= min_shift][:per_question] or ranked[:1]
-        effects = [f"_{md_escape(kb.conditions[cid].label)}_ ({pct(current[cid])} now): if positive → **{pct(q.if_present[cid])}**, "
-                   f"if negative → **{pct(q.if_absent[cid])}**" for cid in shown]
         how = f"  \n  How: {md_escape(finding.how_to)}" if finding.how_to and finding.group == "examination" else ""
-        lines.append(f"- **{md_escape(finding.label)}**  \n  " + "  \n  ".join(effects) + how)
+        lines.append(f"- **{md_escape(finding.label)}**  \n  " + "  \n  ".join(question_effects(kb, result, q)) + how)
     return lines
 
 
