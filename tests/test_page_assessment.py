@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from hipguide.assessment import assess
 from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
+from ui.assessment_data import label_escape
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 
@@ -280,3 +281,70 @@ def test_chart_templates_are_shared_unchanged_and_hold_no_patient_data(app, page
     label = page_kb.findings["test_seated_piriformis_stretch_positive"].label
     assert all(label not in text for text in used_json.values())
     assert "Pain marked" not in used_json["body map"]
+
+
+# --- the guided interview and the pain drawing ---------------------------------------------------
+
+def interview_question(at: AppTest) -> str:
+    """The question the interview asks now (its heading)."""
+    return next(m.value for m in at.markdown if m.value.startswith("### ")).removeprefix("### ")
+
+
+def answer(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.key == f"ui.interview.{label.lower()}").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_interview_runs_the_red_flag_screen_first_and_answers_in_place(app, page_kb):
+    red_flags = [f for f, fd in page_kb.findings.items() if fd.group == "red_flag"]
+    assert interview_question(app) == label_escape(page_kb.findings[red_flags[0]].label)
+    assert any(m.value.startswith("**How:**") for m in app.markdown)  # how to ask it, in place
+    answer(app, "No")
+    assert finding(app, red_flags[0]).value == "absent"  # the same state as the control in its tab
+    answer(app, "Yes")
+    assert finding(app, red_flags[1]).value == "present"
+    expected = assess(page_kb, {"findings": [red_flags[1]], "absent": [red_flags[0]]}).triage.level
+    assert f"Triage: {expected.upper()}" in banner(app).value  # the banner follows the answer
+    answer(app, "Skip")
+    assert finding(app, red_flags[2]).value is None  # skipped: still not assessed
+    assert "Triage" in banner(app).value
+
+
+def test_after_the_red_flags_the_interview_asks_the_next_best_question_with_its_effect(app, page_kb):
+    red_flags = [f for f, fd in page_kb.findings.items() if fd.group == "red_flag"]
+    record(app, ["loc_deep_central_buttock"], red_flags)
+    expected = assess(page_kb, {"findings": ["loc_deep_central_buttock"], "absent": red_flags}).next_questions[0]
+    heading = label_escape(page_kb.findings[expected.finding].label)
+    assert interview_question(app) == heading
+    assert any("if positive →" in c.value for c in app.caption)
+    answer(app, "Yes")
+    assert finding(app, expected.finding).value == "present"
+    assert interview_question(app) != heading  # re-ranked: the next question is another one
+
+
+def test_jump_to_any_finding_asks_it_next(app, page_kb):
+    app.selectbox(key="pt.interview.jump").set_value("test_slump_positive").run()
+    assert not app.exception
+    assert interview_question(app) == label_escape(page_kb.findings["test_slump_positive"].label)
+    answer(app, "Yes")
+    assert finding(app, "test_slump_positive").value == "present"
+
+
+def test_pain_drawing_complete_counts_unmarked_regions_as_absent(app, page_kb):
+    record(app, ["loc_deep_central_buttock"])
+    note_before = leading_text(app)
+    app.checkbox(key="pt.pain_drawing_complete").check().run()
+    assert not app.exception
+    counted = next(c.value for c in app.caption if c.value.startswith("Counted as absent"))
+    assert md_escape(page_kb.findings["loc_low_back"].label) in counted
+    assert md_escape(page_kb.findings["loc_deep_central_buttock"].label) not in counted
+    assert leading_text(app) != note_before  # the engine used them: the differential moved
+    app.checkbox(key="pt.pain_drawing_complete").uncheck().run()
+    assert not any(c.value.startswith("Counted as absent") for c in app.caption)
+    assert leading_text(app) == note_before
+
+
+def leading_text(at: AppTest) -> str:
+    return next(t for t in texts(at) if t.startswith("**Most likely:**"))
