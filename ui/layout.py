@@ -36,7 +36,11 @@ PAGE_CSS = f"""
 }}
 [data-testid="stMain"] [data-testid="stCheckbox"] label {{ min-height: {TOUCH_PX}px; align-items: center; }}
 [data-testid="stMain"] [data-testid="stExpander"] summary {{ min-height: {TOUCH_PX}px; }}
-[data-testid="stMain"] a {{ display: inline-block; min-height: {TOUCH_PX}px; line-height: {TOUCH_PX}px; }}
+[data-testid="stMain"] a {{ display: inline-block; min-height: {TOUCH_PX}px; min-width: {TOUCH_PX}px;
+  line-height: {TOUCH_PX}px; text-align: center; }}
+[data-testid="stMain"] [role="tab"] {{ min-width: {TOUCH_PX}px; justify-content: center; }}
+/* The hover "link to this heading" icons are too small to tap; the headings keep their anchors. */
+[data-testid="stMain"] [data-testid="stHeaderActionElements"] {{ display: none; }}
 .st-key-{JUMP_LINKS_KEY} {{ display: none; }}
 @media (max-width: {WIDE_MIN_PX - 0.02}px) {{
   [data-testid="stMainBlockContainer"] {{ padding-left: 1.5rem; padding-right: 1.5rem; }}
