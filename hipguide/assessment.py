@@ -18,7 +18,7 @@ from .models import TRIAGE_ORDER, Case, RedFlagRule
 
 if TYPE_CHECKING:
     from .knowledge import KnowledgeBase
-    from .plan import PlanItem
+    from .plan import PlanItem, WithheldTopic
 
 # Below this many assessed findings, or without a clear leader, the page says the picture is incomplete.
 MIN_FINDINGS_FOR_RANKING = 3
@@ -72,6 +72,15 @@ class ConditionResult:
         return sorted((c for c in self.contributions if c.effect < 0), key=lambda c: c.effect)
 
 
+# What each level asks of the clinician, in the contract's words.
+TRIAGE_HEADLINES = {
+    "emergency": "Same-day emergency care",
+    "urgent": "Medical review or imaging within days; stop the aggravating load",
+    "routine": "Physiotherapy management",
+}
+NEEDED_WORDS = {"age": "the age", "sex": "the sex"}
+
+
 @dataclass(frozen=True)
 class TriageReason:
     rule: str
@@ -80,16 +89,65 @@ class TriageReason:
     findings: tuple[str, ...]
     action: str
     reference: str
+    review_within_weeks: int | None = None
+
+    @property
+    def safety_net(self) -> bool:
+        """A single weak flag: routine care with safety-netting (or a referral), not a red flag."""
+        return self.level == "routine"
+
+
+@dataclass(frozen=True)
+class UncheckedRule:
+    """A rule whose findings are present but which needs a fact the case does not give (age, sex)."""
+
+    rule: str
+    label: str
+    level: str
+    findings: tuple[str, ...]
+    needs: tuple[str, ...]
 
 
 @dataclass
 class Triage:
     level: str
     reasons: list[TriageReason]
+    not_assessed: list[UncheckedRule] = field(default_factory=list)
 
     @property
     def red_flag(self) -> bool:
-        return bool(self.reasons)
+        return any(not r.safety_net for r in self.reasons)
+
+    @property
+    def red_flags(self) -> list[TriageReason]:
+        return [r for r in self.reasons if not r.safety_net]
+
+    @property
+    def safety_nets(self) -> list[TriageReason]:
+        return [r for r in self.reasons if r.safety_net]
+
+    @property
+    def headline(self) -> str:
+        return TRIAGE_HEADLINES[self.level]
+
+    def missing_facts(self) -> list[str]:
+        """The facts to record so every rule can be checked: "age", "sex"."""
+        return sorted({n for u in self.not_assessed for n in u.needs})
+
+    def not_assessed_note(self) -> str | None:
+        """One sentence for the clinician: which checks could not be made, and what to record."""
+        if not self.not_assessed:
+            return None
+        facts = " and ".join(NEEDED_WORDS.get(n, n) for n in self.missing_facts())
+        checks = "; ".join(f"{u.label} ({u.level})" for u in self.not_assessed)
+        return f"Not assessed without {facts}: {checks}. Record {facts} so these checks can be made; not assessed is not negative."
+
+
+@dataclass(frozen=True)
+class ExaminationCaution:
+    finding: str
+    warning: str
+    because: tuple[str, ...]  # the findings or red-flag rules that make the test unsafe
 
 
 @dataclass(frozen=True)
@@ -111,6 +169,8 @@ class Assessment:
     sufficient: bool
     sufficiency_note: str
     plan_withheld: str | None = None
+    withheld: list[WithheldTopic] = field(default_factory=list)
+    cautions: dict[str, ExaminationCaution] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,11 +178,18 @@ class Assessment:
         return {
             "triage": {
                 "level": self.triage.level,
+                "headline": self.triage.headline,
                 "reasons": [
                     {"finding": ", ".join(r.findings), "action": r.action, "rule": r.rule, "label": r.label,
-                     "level": r.level, "reference": r.reference}
+                     "level": r.level, "reference": r.reference, "safety_net": r.safety_net,
+                     "review_within_weeks": r.review_within_weeks}
                     for r in self.triage.reasons
                 ],
+                "not_assessed": [
+                    {"rule": u.rule, "label": u.label, "level": u.level, "findings": list(u.findings), "needs": list(u.needs)}
+                    for u in self.triage.not_assessed
+                ],
+                "not_assessed_note": self.triage.not_assessed_note(),
             },
             "differential": [
                 {
@@ -142,6 +209,10 @@ class Assessment:
             "plan": [item.to_dict() for item in self.plan],
             "plan_conditions": self.plan_conditions,
             "plan_withheld": self.plan_withheld,
+            "withheld": [w.to_dict() for w in self.withheld],
+            "examination_cautions": [
+                {"finding": c.finding, "warning": c.warning, "because": list(c.because)} for c in self.cautions.values()
+            ],
             "phase": self.case.phase,
             "pain_drawing_complete": self.case.pain_drawing_complete,
             # As assessed: with "pain drawing complete", the unmarked locations are listed as absent.
@@ -163,28 +234,87 @@ def check_case(kb: KnowledgeBase, case: Case) -> None:
         raise AssessmentError(f"unknown finding id(s): {', '.join(unknown)}")
 
 
-def rule_fires(rule: RedFlagRule, present: frozenset[str], age: int | None) -> tuple[str, ...] | None:
-    """The findings that fire a red-flag rule, or None when it does not fire."""
+def _findings_match(rule: RedFlagRule, present: frozenset[str]) -> tuple[str, ...] | None:
+    """The findings that satisfy the rule's finding conditions, or None."""
     if not all(f in present for f in rule.all_of):
         return None
     hits = [f for f in rule.any_of if f in present]
     if rule.any_of and len(hits) < rule.min_any:
         return None
-    if rule.age_at_least is not None and (age is None or age < rule.age_at_least):
-        return None
     return (*rule.all_of, *hits)
+
+
+def _patient_matches(rule: RedFlagRule, age: int | None, sex: str | None) -> bool | None:
+    """Whether the patient's age and sex meet the rule; None when a fact the rule needs is missing."""
+    if rule.age_at_least is not None or rule.age_below is not None:
+        if age is None:
+            return None
+        if rule.age_at_least is not None and age < rule.age_at_least:
+            return False
+        if rule.age_below is not None and age >= rule.age_below:
+            return False
+    if rule.sex is not None:
+        if sex is None:
+            return None
+        if sex != rule.sex:
+            return False
+    return True
+
+
+def rule_fires(rule: RedFlagRule, present: frozenset[str], age: int | None, sex: str | None = None) -> tuple[str, ...] | None:
+    """The findings that fire a red-flag rule, or None when it does not fire (or cannot be checked)."""
+    fired = _findings_match(rule, present)
+    if fired is None or not _patient_matches(rule, age, sex):
+        return None
+    return fired
 
 
 def triage(kb: KnowledgeBase, case: Case) -> Triage:
     present = frozenset(case.findings)
-    reasons = [
-        TriageReason(rule.id, rule.label, rule.level, fired, rule.action, rule.reference)
-        for rule in kb.red_flags
-        if (fired := rule_fires(rule, present, case.age)) is not None
-    ]
+    reasons, unchecked = [], []
+    for rule in kb.red_flags:
+        fired = _findings_match(rule, present)
+        if fired is None:
+            continue
+        patient = _patient_matches(rule, case.age, case.sex)
+        if patient is None:
+            missing = tuple(n for n in rule.needs if getattr(case, n) is None)
+            unchecked.append(UncheckedRule(rule.id, rule.label, rule.level, fired, missing))
+        elif patient:
+            reasons.append(TriageReason(rule.id, rule.label, rule.level, fired, rule.action, rule.reference,
+                                        rule.review_within_weeks))
     reasons.sort(key=lambda r: -TRIAGE_ORDER[r.level])
     level = reasons[0].level if reasons else "routine"
-    return Triage(level=level, reasons=reasons)
+    if level != "routine":
+        # Once the patient is referred, a weak flag's review date is moot (a referral it asks for is kept).
+        reasons = [r for r in reasons if not (r.safety_net and r.review_within_weeks)]
+    # Only a check that could raise the level, or add safety-netting to routine care, is worth asking for.
+    unchecked = sorted((u for u in unchecked if TRIAGE_ORDER[u.level] > TRIAGE_ORDER[level] or u.level == level == "routine"),
+                       key=lambda u: -TRIAGE_ORDER[u.level])
+    return Triage(level=level, reasons=reasons, not_assessed=unchecked)
+
+
+def red_flag_screen_findings(kb: KnowledgeBase) -> list[str]:
+    """The red-flag screen, asked first: the red-flag questions, then the risk factors the rules depend on
+    (a prosthetic hip, immunosuppression, osteoporosis), so every rule's questions sit together."""
+    red = [f for f, fd in kb.findings.items() if fd.group == "red_flag"]
+    used = {f for rule in kb.red_flags for f in (*rule.all_of, *rule.any_of)}
+    return red + [f for f, fd in kb.findings.items() if fd.group == "risk" and f in used]
+
+
+def examination_cautions(kb: KnowledgeBase, case: Case, tri: Triage) -> dict[str, ExaminationCaution]:
+    """Tests that could harm this patient (a hop test on a possible femoral neck stress fracture), and why."""
+    present = set(case.findings)
+    fired = {r.rule for r in tri.reasons} | {u.rule for u in tri.not_assessed}
+    out = {}
+    for fid, finding in kb.findings.items():
+        caution = finding.caution
+        if caution is None:
+            continue
+        because = [f for f in caution.if_any_finding if f in present] + [r for r in caution.if_any_rule if r in fired]
+        if because:
+            out[fid] = ExaminationCaution(fid, caution.warning, tuple(because))
+    return out
 
 
 def _bounded(p: float) -> float:
@@ -218,13 +348,15 @@ def differential(kb: KnowledgeBase, case: Case) -> list[ConditionResult]:
     return sorted(results, key=lambda r: -r.log_odds)
 
 
-def next_questions(kb: KnowledgeBase, case: Case, results: list[ConditionResult], limit: int = 5) -> list[NextQuestion]:
+def next_questions(kb: KnowledgeBase, case: Case, results: list[ConditionResult], limit: int = 5,
+                   unsafe: frozenset[str] | set[str] = frozenset()) -> list[NextQuestion]:
     """Unassessed findings that would most move the differential, whichever way they turn out.
 
     Score: over the leading conditions, the mean of |Δp if present| and |Δp if absent|. This is an
-    expected shift, transparent enough to show as "if positive … / if negative …".
+    expected shift, transparent enough to show as "if positive … / if negative …". A test that could
+    harm this patient (`unsafe`) is never suggested.
     """
-    assessed = set(case.findings) | set(case.absent)
+    assessed = set(case.findings) | set(case.absent) | set(unsafe)
     leaders = results[:4]
     candidates: dict[str, NextQuestion] = {}
     for finding in kb.findings:
@@ -275,11 +407,14 @@ def assess(kb: KnowledgeBase, case: Case | dict[str, Any]) -> Assessment:
     check_case(kb, case)
     case = apply_pain_drawing(kb, case)  # "pain drawing complete": unmarked regions become checked and absent
     tri = triage(kb, case)
+    cautions = examination_cautions(kb, case, tri)
     results = differential(kb, case)
     ok, note = sufficiency(case, results)
     chosen = plan_conditions(results)
-    plan, withheld = build_plan(kb, case.phase, chosen, tri)
+    plan, plan_withheld, withheld = build_plan(kb, case.phase, chosen, tri)
     return Assessment(
-        case=case, triage=tri, differential=results, next_questions=next_questions(kb, case, results),
-        plan=plan, plan_conditions=chosen, sufficient=ok, sufficiency_note=note, plan_withheld=withheld,
+        case=case, triage=tri, differential=results,
+        next_questions=next_questions(kb, case, results, unsafe=set(cautions)),
+        plan=plan, plan_conditions=chosen, sufficient=ok, sufficiency_note=note, plan_withheld=plan_withheld,
+        withheld=withheld, cautions=cautions,
     )

@@ -6,7 +6,7 @@ Text from sources and editors is emitted as Markdown-escaped text, never as HTML
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .assessment import Assessment
@@ -17,11 +17,6 @@ DISCLAIMER = ("HipGuide supports, and does not replace, clinical judgement. Prob
 HANDOUT_DISCLAIMER = ("This sheet is general self-care advice agreed with your physiotherapist. Stop and seek "
                       "care if your pain gets much worse, you feel unwell or feverish, you notice numbness in the "
                       "saddle area, or you have new problems controlling your bladder or bowel.")
-TRIAGE_HEADLINES = {
-    "emergency": "Same-day emergency care",
-    "urgent": "Medical review or imaging within days; stop the aggravating load",
-    "routine": "Physiotherapy management",
-}
 STANCE_WORDS = {"recommend": "Recommended", "conditional": "Only in some situations",
                 "advise_against": "Not recommended", "neutral": "No specific advice"}
 
@@ -50,16 +45,26 @@ def clinical_note(kb: KnowledgeBase, result: Assessment) -> str:
     label = {fid: f.label for fid, f in kb.findings.items()}
     cond = {cid: c.label for cid, c in kb.conditions.items()}
     lines = ["# HipGuide assessment note", "", f"_{DISCLAIMER}_", "", f"**Phase:** {result.case.phase}"]
-    if result.case.age is not None:
-        lines.append(f"**Age:** {result.case.age}")
+    lines.append(f"**Age:** {result.case.age if result.case.age is not None else 'not recorded'}")
+    lines.append(f"**Sex:** {result.case.sex or 'not recorded'}")
     lines += ["", "## Findings", ""]
     lines += [f"- Present: {md_escape(label[f])}" for f in result.case.findings] or ["- None recorded as present"]
     lines += [f"- Checked, absent: {md_escape(label[f])}" for f in result.case.absent]
-    lines += ["", f"## Triage: {result.triage.level.upper()}", ""]
-    if result.triage.reasons:
-        lines += [f"- {triage_reason_line(kb, r)}" for r in result.triage.reasons]
-    else:
+    tri = result.triage
+    lines += ["", f"## Triage: {tri.level.upper()} — {tri.headline}", ""]
+    for r in tri.reasons:
+        fired = ", ".join(md_escape(label.get(f, f)) for f in r.findings)
+        kind = "safety-netting" if r.safety_net else r.level
+        review = f" Review within {r.review_within_weeks} week(s)." if r.review_within_weeks else ""
+        lines.append(f"- **{md_escape(r.label)}** ({kind}) — because: {fired}. Action: {md_escape(r.action)}{review} "
+                     f"_Basis: {md_escape(r.reference)}_")
+    if not tri.red_flag:
         lines.append("- No red flag recorded. Routine physiotherapy management.")
+    note = tri.not_assessed_note()
+    if note:
+        lines.append(f"- {md_escape(note)}")
+    for c in result.cautions.values():
+        lines.append(f"- Examination caution — {md_escape(label.get(c.finding, c.finding))}: {md_escape(c.warning)}")
     lines += ["", "## Differential (post-test probability per condition)", "", f"_{md_escape(result.sufficiency_note)}_", ""]
     for r in result.differential:
         lines.append(f"- **{md_escape(cond[r.condition])}**: {pct(r.probability)} (pre-test {pct(r.prior)})")
@@ -72,6 +77,8 @@ def clinical_note(kb: KnowledgeBase, result: Assessment) -> str:
     lines += ["", "## Plan", ""]
     if result.plan_withheld:
         lines.append(md_escape(result.plan_withheld))
+    for w in result.withheld:
+        lines.append(f"- **{md_escape(w.label)}** — not offered: {md_escape(w.reason)}")
     for item in result.plan:
         tags = [f"guidance v{item.version}, {item.status}"]
         if item.conflict:
@@ -93,46 +100,50 @@ PHASE_PLAIN = {"acute": "while it is sore now", "recovery": "while it settles an
                "prevention": "to keep it from coming back"}
 
 
-def triage_headline(level: str) -> str:
-    """The triage in one line, as the page's banner, the note and the handout all say it."""
-    return f"Triage: {level.upper()} — {TRIAGE_HEADLINES.get(level, '')}."
-
-
-def triage_reason_line(kb: KnowledgeBase, reason: Any) -> str:
-    """One fired red-flag rule as Markdown: what, how urgent, because of which findings, what to do, basis."""
-    because = ", ".join(md_escape(kb.findings[f].label) if f in kb.findings else md_escape(f) for f in reason.findings)
-    return (f"**{md_escape(reason.label)}** ({reason.level}) — because: {because}. "
-            f"**Action:** {md_escape(reason.action)} _Basis: {md_escape(reason.reference)}_")
-
-
 def patient_handout(kb: KnowledgeBase, result: Assessment) -> str:
     """The plan in plain words for the patient: what to do, what to avoid, when to seek care, the basis.
 
-    Markdown; `hipguide.pdf.handout_pdf` prints it. When to seek care uses the triage's own words.
+    Markdown; `hipguide.pdf.handout_pdf` prints it. "When to seek care" gives the triage in the banner's
+    own words: its level and headline, and each red flag's action word for word.
     """
+    tri = result.triage
     phase = result.case.phase
     lines = ["# Your self-care plan", "", f"For the {phase} phase: {PHASE_PLAIN.get(phase, phase)}.", ""]
-    if result.plan_withheld or result.triage.level == "emergency":
-        lines += ["**Please seek medical care today, as your physiotherapist has advised.** "
-                  "Do not start the self-care below until a doctor has seen you.", ""]
-    elif result.triage.level == "urgent":
-        lines += ["**Your physiotherapist has asked you to see a doctor soon.** Until then, follow this plan.", ""]
+    if result.plan_withheld or tri.level == "emergency":
+        lines += ["**Please seek medical care today, as your physiotherapist has advised.** Do not start any "
+                  "self-treatment until you have been seen.", ""]
+    elif tri.level == "urgent":
+        lines += ["**Your physiotherapist has asked you to see a doctor soon.** Until then, follow only the advice "
+                  "below.", ""]
     do = [item for item in result.plan if item.stance in ("recommend", "conditional")]
     avoid = [item for item in result.plan if item.stance == "advise_against"]
-    lines += ["## What to do", ""]
-    lines += [f"- **{md_escape(item.label)}** ({STANCE_WORDS[item.stance].lower()}): {md_escape(item.advice)}"
-              for item in do] or ["- Your physiotherapist will give you advice at your next visit."]
-    lines += ["", "## What to avoid", ""]
-    lines += [f"- **{md_escape(item.label)}**: {md_escape(item.advice)}" for item in avoid] or ["- Nothing specific for now."]
-    lines += ["", "## When to seek care", ""]
-    if result.triage.reasons:
-        lines += [f"**{md_escape(triage_headline(result.triage.level))}**", ""]
-        lines += [f"- {triage_reason_line(kb, r)}" for r in result.triage.reasons]
+    if do:
+        lines += ["## Your plan", ""]
+        lines += [f"- **{md_escape(item.label)}** ({STANCE_WORDS[item.stance].lower()}): {md_escape(item.advice)}"
+                  for item in do]
         lines.append("")
+    if avoid:
+        lines += ["## What to avoid", ""]
+        lines += [f"- **{md_escape(item.label)}**: {md_escape(item.advice)}" for item in avoid]
+        lines.append("")
+    if result.withheld:
+        lines += ["## Not for now", "", "Please do not start these until a doctor has seen you:", ""]
+        lines += [f"- {md_escape(w.label)}" for w in result.withheld]
+        lines.append("")
+    lines += ["## When to seek care", ""]
+    if tri.red_flags:
+        lines += [f"**Triage: {tri.level.upper()} — {md_escape(tri.headline)}.**", ""]
+        lines += [f"- **{md_escape(r.label)}** — {md_escape(r.action)}" for r in tri.red_flags]
+        lines.append("")
+    reviews = [r.review_within_weeks for r in tri.safety_nets if r.review_within_weeks]
+    if reviews and tri.level == "routine":
+        weeks = min(reviews)
+        lines += [f"**Review:** come back within {weeks} week{'s' if weeks != 1 else ''} if your pain is not clearly "
+                  "easing, and sooner if it gets worse, wakes you every night, or you lose weight without trying.", ""]
     lines += [md_escape(HANDOUT_DISCLAIMER), ""]
     lines += ["## What this plan is based on", ""]
-    if result.plan_conditions:
-        likely = ", ".join(f"{md_escape(kb.conditions[c].label)}" for c in result.plan_conditions if c in kb.conditions)
+    if result.plan_conditions and not result.plan_withheld:
+        likely = ", ".join(md_escape(kb.conditions[c].label) for c in result.plan_conditions if c in kb.conditions)
         lines.append(f"- What your physiotherapist found points most to: {likely}. This is a working explanation "
                      "that your physiotherapist will keep checking.")
     for item in result.plan:

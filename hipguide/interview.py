@@ -1,10 +1,11 @@
 """The guided interview: which finding to ask about next, in the order a consultation should run.
 
-First the red-flag screen (every red-flag question not yet answered, in the knowledge file's order:
-red flags always come first), then the next best question (the unassessed finding that would move
+First the red-flag screen (every red-flag question, and the risk factors the rules use, not yet
+answered, in the engine's order: red flags always come first), then the next best question (the unassessed finding that would move
 the leading conditions most, re-ranked after every answer), then whatever is still unassessed, group
 by group, so the whole assessment can be run from the interview. A skipped question is asked again
-only once everything else has been asked; it stays not assessed, never negative.
+only once everything else has been asked; it stays not assessed, never negative. A test with an
+examination caution for this patient is never the next best question; it comes last, with its caution.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .assessment import next_questions
+from .assessment import next_questions, red_flag_screen_findings
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -56,9 +57,10 @@ def interview_step(kb: KnowledgeBase, result: Assessment, skipped: Iterable[str]
     session; `focus`: a finding the clinician jumped to, asked now whatever its rank."""
     case = result.case
     answered = set(case.findings) | set(case.absent)
-    skipped = set(skipped) - answered
-    red_flags = [f for f, fd in kb.findings.items() if fd.group == "red_flag"]
-    open_red = [f for f in red_flags if f not in answered]
+    # A test that could harm this patient (an examination caution) waits with the skipped ones, at the end.
+    unsafe = set(getattr(result, "cautions", {}) or {})
+    skipped = (set(skipped) | unsafe) - answered
+    open_red = [f for f in red_flag_screen_findings(kb) if f not in answered]
     counts = {"red_flags_open": len(open_red), "answered": len(answered), "total": len(kb.findings)}
 
     if focus in kb.findings:  # also an answered one: the clinician may want to change it
@@ -69,7 +71,7 @@ def interview_step(kb: KnowledgeBase, result: Assessment, skipped: Iterable[str]
         if fid not in skipped:
             return InterviewStep(fid, RED_FLAG_SCREEN, None, **counts)
     # Re-ranked on every answer: the engine's expected shift over the leading conditions, all candidates.
-    for q in next_questions(kb, case, result.differential, limit=len(kb.findings)):
+    for q in next_questions(kb, case, result.differential, limit=len(kb.findings), unsafe=unsafe):
         if q.finding not in skipped:
             return InterviewStep(q.finding, BEST_QUESTION, q, **counts)
     unasked = [f for f in kb.findings if f not in answered]

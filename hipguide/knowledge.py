@@ -508,9 +508,23 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
             for j, fid in enumerate(getattr(rule, key)):
                 if findings and fid not in findings:
                     col.add_at(p_rf, raw_rf, ("red_flags", i, key, j), f"unknown finding {fid!r}")
-        for tid in rule.plan_overrides:
+        for tid, advice in rule.plan_overrides.items():
             if topics and tid not in topics:
                 col.add_at(p_rf, raw_rf, ("red_flags", i, "plan_overrides", tid), f"unknown topic {tid!r}")
+            elif tid in topics and topics[tid].kind in (rule.withhold or []) and advice.stance in ("recommend", "conditional"):
+                # The plan must obey the triage: an override cannot bring back self-care the rule withholds.
+                col.add_at(p_rf, raw_rf, ("red_flags", i, "plan_overrides", tid),
+                           f"{tid} is {topics[tid].kind} self-care, which this rule withholds: its override may only advise against it")
+    rule_ids = {rule.id for rule in red_flags}
+    for i, finding in enumerate(ff.findings if ff else []):
+        if finding.caution is None:
+            continue
+        for j, other in enumerate(finding.caution.if_any_finding):
+            if other not in findings:
+                col.add_at(p_find, raw_find, ("findings", i, "caution", "if_any_finding", j), f"unknown finding {other!r}")
+        for j, rid in enumerate(finding.caution.if_any_rule):
+            if red_flags and rid not in rule_ids:
+                col.add_at(p_find, raw_find, ("findings", i, "caution", "if_any_rule", j), f"unknown red-flag rule {rid!r}")
 
     # --- referral zones and body map
     p_bm = root / "body_map.yaml"
@@ -555,6 +569,10 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
         for cid in [v.expect.top1, *v.expect.top3_contains]:
             if cid and conditions and cid not in conditions:
                 col.add_at(path, raw, ("expect",), f"unknown condition {cid!r}")
+        for key in ("red_flag_rules", "not_assessed_rules"):
+            for j, rid in enumerate(getattr(v.expect, key)):
+                if red_flags and rid not in rule_ids:
+                    col.add_at(path, raw, ("expect", key, j), f"unknown red-flag rule {rid!r}")
         vignettes[path.stem] = v
 
     kb = KnowledgeBase(

@@ -22,6 +22,11 @@ SourceKind = Literal["consumer_health", "practitioner_blog", "clinic_marketing",
 FindingGroup = Literal["location", "onset", "aggravator", "nerve", "examination", "risk", "red_flag"]
 Provenance = Literal["published", "clinical_estimate"]
 View = Literal["posterior", "lateral", "anterior"]
+Sex = Literal["female", "male"]
+# What kind of self-care a topic is: a red flag withholds kinds that contradict its action
+# (a "do not start treatment" flag withholds every active kind; a bone-stress flag, loading).
+TopicKind = Literal["thermal", "manual", "stretch", "loading", "comfort", "medication", "referral"]
+ACTIVE_TOPIC_KINDS: tuple[TopicKind, ...] = ("thermal", "manual", "stretch", "loading")
 
 PHASES: tuple[Phase, ...] = ("acute", "recovery", "prevention")
 TRIAGE_ORDER: dict[str, int] = {"routine": 0, "urgent": 1, "emergency": 2}
@@ -60,6 +65,7 @@ class Topic(Strict):
     id: Id
     label: str = Field(min_length=1)
     question: str = Field(min_length=1)
+    kind: TopicKind
 
     _id = field_validator("id")(_check_id)
 
@@ -194,12 +200,27 @@ class ConditionsFile(Strict):
     conditions: list[Condition] = Field(min_length=1)
 
 
+class ExaminationCaution(Strict):
+    """When a test can harm (a hop test on a possible femoral neck stress fracture), and what to say."""
+
+    if_any_finding: list[Id] = Field(default_factory=list)
+    if_any_rule: list[Id] = Field(default_factory=list)
+    warning: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _has_trigger(self) -> ExaminationCaution:
+        if not self.if_any_finding and not self.if_any_rule:
+            raise ValueError("if_any_finding: a caution needs findings or red-flag rules that trigger it")
+        return self
+
+
 class Finding(Strict):
     id: Id
     label: str = Field(min_length=1)
     group: FindingGroup
     how_to: str | None = None
     positive_if: str | None = None
+    caution: ExaminationCaution | None = None
 
     _id = field_validator("id")(_check_id)
 
@@ -234,8 +255,15 @@ class RedFlagRule(Strict):
     any_of: list[Id] = Field(default_factory=list)
     min_any: int = Field(default=1, ge=1)
     age_at_least: int | None = Field(default=None, ge=0, le=120)
+    age_below: int | None = Field(default=None, ge=1, le=121)
+    sex: Sex | None = None
     action: str = Field(min_length=1)
     reference: str = Field(min_length=1)
+    # Urgent rules: the kinds of self-care that contradict the action, left out of the plan.
+    # (An emergency withholds the whole plan.)
+    withhold: list[TopicKind] | None = None
+    # Safety-netting: when the patient should be reviewed if the pain has not settled.
+    review_within_weeks: int | None = Field(default=None, ge=1, le=26)
     plan_overrides: dict[Id, PhaseAdvice] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -244,7 +272,25 @@ class RedFlagRule(Strict):
             raise ValueError("any_of: a red-flag rule needs all_of or any_of findings")
         if self.any_of and self.min_any > len(self.any_of):
             raise ValueError("min_any: is larger than the any_of list")
+        if self.age_at_least is not None and self.age_below is not None and self.age_below <= self.age_at_least:
+            raise ValueError("age_below: must be larger than age_at_least")
+        if self.level == "urgent" and self.withhold is None:
+            raise ValueError("withhold: an urgent rule must say which kinds of self-care contradict its action ([] for none)")
+        if "do not start treatment" in self.action.lower() and self.level != "emergency":
+            missing = [k for k in ACTIVE_TOPIC_KINDS if k not in (self.withhold or [])]
+            if missing:
+                raise ValueError(f"withhold: the action says 'do not start treatment' but {', '.join(missing)} self-care is not withheld")
         return self
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """The facts about the patient, beyond findings, that this rule depends on."""
+        out = []
+        if self.age_at_least is not None or self.age_below is not None:
+            out.append("age")
+        if self.sex is not None:
+            out.append("sex")
+        return tuple(out)
 
 
 class RedFlagsFile(Strict):
@@ -299,12 +345,13 @@ class BodyMapFile(Strict):
 
 
 class Case(Strict):
-    """The input of an assessment: findings present, findings checked and absent, phase, age."""
+    """The input of an assessment: findings present, findings checked and absent, phase, age, sex."""
 
     findings: list[Id] = Field(default_factory=list)
     absent: list[Id] = Field(default_factory=list)
     phase: Phase = "acute"
     age: int | None = Field(default=None, ge=0, le=120)
+    sex: Sex | None = None
     # The pain drawing is complete: every location the body map can mark and the patient did not mark
     # counts as checked and absent. Until then an unmarked region is not assessed.
     pain_drawing_complete: bool = False
@@ -324,6 +371,8 @@ class Expectation(Strict):
     triage_at_least: TriageLevel | None = None
     plan_stance: dict[Id, Stance] = Field(default_factory=dict)
     not_in_plan: list[Id] = Field(default_factory=list)
+    red_flag_rules: list[Id] = Field(default_factory=list, description="triage rules that must fire")
+    not_assessed_rules: list[Id] = Field(default_factory=list, description="rules that cannot be checked without the age or sex")
 
 
 class Vignette(Case):

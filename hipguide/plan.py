@@ -1,13 +1,18 @@
 """The self-care plan: the adopted guidance for the likeliest condition(s) and the patient's phase.
 
-Safety wins over self-care: an emergency red flag withholds the plan, and an urgent red flag's
-plan overrides (e.g. a bone-stress pattern: stop running) replace the adopted advice for that topic.
+Safety wins over self-care, and the plan obeys the triage: an emergency red flag withholds the whole
+plan; an urgent red flag withholds the kinds of self-care that contradict its action (a "do not start
+treatment" flag withholds heat, manual therapy, stretching and exercise), and its plan overrides (e.g. a
+bone-stress pattern: stop running) replace the adopted advice for that topic. Each withheld topic is
+reported with the rule that withheld it, so the page, the note and the handout can say why.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from .models import ACTIVE_TOPIC_KINDS
 
 if TYPE_CHECKING:
     from .assessment import ConditionResult, Triage
@@ -51,6 +56,32 @@ class PlanItem:
         }
 
 
+WITHHELD_HEADING = "Not offered until the red flag has been dealt with"
+
+
+@dataclass(frozen=True)
+class WithheldTopic:
+    """A self-care topic left out of the plan because it contradicts the triage action."""
+
+    topic: str
+    label: str
+    rule: str
+    rule_label: str
+    action: str
+    needs: tuple[str, ...] = ()  # set when the rule could not be checked: held until these are recorded
+
+    @property
+    def reason(self) -> str:
+        if self.needs:
+            facts = " and ".join(f"the {n}" for n in self.needs)
+            return f"Held until {facts} is recorded: the check for “{self.rule_label}” could not be made without it."
+        return f"Withheld because of “{self.rule_label}”: {self.action}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"topic": self.topic, "label": self.label, "rule": self.rule, "reason": self.reason,
+                "pending": list(self.needs)}
+
+
 def plan_conditions(results: list[ConditionResult]) -> list[str]:
     if not results:
         return []
@@ -62,23 +93,41 @@ def plan_conditions(results: list[ConditionResult]) -> list[str]:
     return chosen
 
 
-def build_plan(kb: KnowledgeBase, phase: str, conditions: list[str], triage: Triage) -> tuple[list[PlanItem], str | None]:
-    """Plan items in topic order, and the reason the plan is withheld (or None)."""
+def build_plan(kb: KnowledgeBase, phase: str, conditions: list[str],
+               triage: Triage) -> tuple[list[PlanItem], str | None, list[WithheldTopic]]:
+    """Plan items in topic order, the reason the whole plan is withheld (or None), and the withheld topics."""
     if triage.level == "emergency":
         actions = "; ".join(dict.fromkeys(r.action for r in triage.reasons if r.level == "emergency"))
-        return [], f"Emergency red flag: no self-care plan. {actions}"
+        return [], f"Emergency red flag: no self-care plan. {actions}", []
     conflicts = kb.conflicts
     review = kb.guidance_needing_review
     rules = {r.id: r for r in kb.red_flags}
     safety: dict[str, tuple[str, Any]] = {}
+    withholding: dict[str, Any] = {}  # topic kind -> the first (highest-level) rule that withholds it
     for reason in triage.reasons:
-        for topic, advice in rules[reason.rule].plan_overrides.items():
+        rule = rules[reason.rule]
+        for topic, advice in rule.plan_overrides.items():
             safety.setdefault(topic, (reason.label, advice))
+        for kind in rule.withhold or []:
+            withholding.setdefault(kind, (rule, ()))
+    # A serious check that could not be made (no age, say) is not negative: until the fact is recorded,
+    # hold back the self-care it would withhold (all active self-care for a possible emergency).
+    for unchecked in triage.not_assessed:
+        rule = rules[unchecked.rule]
+        kinds = ACTIVE_TOPIC_KINDS if rule.level == "emergency" else (rule.withhold or [])
+        for kind in kinds:
+            withholding.setdefault(kind, (rule, unchecked.needs))
 
-    items = []
+    items, withheld = [], []
     for topic_id, topic in kb.topics.items():
         g = kb.guidance.get(topic_id)
         if g is None or ((g.applies_to and not set(g.applies_to) & set(conditions)) and topic_id not in safety):
+            continue
+        # An override may keep a withheld topic in the plan only to advise against it.
+        permissive = topic_id in safety and safety[topic_id][1].stance in ("recommend", "conditional")
+        if topic.kind in withholding and (topic_id not in safety or permissive):
+            rule, needs = withholding[topic.kind]
+            withheld.append(WithheldTopic(topic_id, topic.label, rule.id, rule.label, rule.action, needs))
             continue
         advice, override, condition = g.phases[phase], None, None
         for cond in conditions:
@@ -99,4 +148,4 @@ def build_plan(kb: KnowledgeBase, phase: str, conditions: list[str], triage: Tri
             condition=condition, override_reason=override.reason if override else None,
             safety_override=safety_label, needs_review=review.get(topic_id, []),
         ))
-    return items, None
+    return items, None, withheld

@@ -37,6 +37,14 @@ def check_vignette(kb: KnowledgeBase, name: str, vignette: Vignette) -> Vignette
         failures.append(f"triage is {level}, expected {exp.triage}")
     if exp.triage_at_least and TRIAGE_ORDER[level] < TRIAGE_ORDER[exp.triage_at_least]:
         failures.append(f"triage is {level}, expected at least {exp.triage_at_least}")
+    fired = {r.rule for r in result.triage.reasons}
+    for rule in exp.red_flag_rules:
+        if rule not in fired:
+            failures.append(f"rule {rule} did not fire ({', '.join(sorted(fired)) or 'none fired'})")
+    unchecked = {u.rule for u in result.triage.not_assessed}
+    for rule in exp.not_assessed_rules:
+        if rule not in unchecked:
+            failures.append(f"rule {rule} is not reported as not assessed")
     plan = {item.topic: item.stance for item in result.plan}
     for topic, stance in exp.plan_stance.items():
         if plan.get(topic) != stance:

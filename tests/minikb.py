@@ -48,8 +48,8 @@ def claim(cid: str, src: str, stance: str, quote: str, phases=(), target: str = 
 
 def write_mini_kb(root: Path) -> Path:
     write(root / "topics.yaml", {"topics": [
-        {"id": "ice", "label": "Ice", "question": "Ice?"},
-        {"id": "strengthening", "label": "Strengthening", "question": "Strengthen?"},
+        {"id": "ice", "label": "Ice", "question": "Ice?", "kind": "thermal"},
+        {"id": "strengthening", "label": "Strengthening", "question": "Strengthen?", "kind": "loading"},
     ]})
     write(root / "targets.yaml", {"targets": [
         {"id": "general", "label": "General", "within": None},
@@ -102,7 +102,7 @@ def write_mini_kb(root: Path) -> Path:
         {"id": "septic", "label": "Septic joint", "level": "emergency", "all_of": ["rf_fever", "rf_joint"],
          "action": "ED now.", "reference": "Ref"},
         {"id": "fever", "label": "Fever", "level": "urgent", "any_of": ["rf_fever"], "action": "GP today.",
-         "reference": "Ref", "plan_overrides": {"strengthening": {"stance": "advise_against", "advice": "Rest until reviewed."}}},
+         "reference": "Ref", "withhold": [], "plan_overrides": {"strengthening": {"stance": "advise_against", "advice": "Rest until reviewed."}}},
     ]})
     write(root / "referral_zones.yaml", {"muscles": [
         {"id": "piriformis", "label": "Piriformis", "zones": ["buttock"], "spillover": [], "reference": "T&S"}]})

@@ -152,3 +152,35 @@ def test_absurdly_deep_nesting_is_a_clear_error_not_a_crash(tmp_path, nested):
     assert out.returncode == 1, out.stderr[-500:]
     assert "Traceback" not in out.stderr
     assert "knowledge/topics.yaml:" in out.stderr and "nested more than 50 levels deep" in out.stderr
+
+
+@pytest.mark.parametrize(("case_text", "message"), [
+    ("findings: [loc_groin]\nsex: sometimes\n", "error: malformed case: sex: Input should be 'female' or 'male'"),
+    ("findings: [loc_groin]\nage: 300\n", "error: malformed case: age: Input should be less than or equal to 120"),
+    ("findings: [loc_groin]\nage: old\n", "error: malformed case: age: Input should be a valid integer, unable to parse string as an integer"),
+    ("findings: [rf_not_a_flag]\n", "error: unknown finding id(s): rf_not_a_flag"),
+])
+def test_bad_demographics_and_ids_are_one_line_errors(tmp_path, case_text, message):
+    case = tmp_path / "case.yaml"
+    case.write_text(case_text)
+    out = run("assess", str(case), "--json")
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.strip() == message
+
+
+def test_assess_json_says_which_checks_were_not_made_and_what_the_plan_withholds(tmp_path):
+    case = tmp_path / "case.yaml"
+    case.write_text("findings: [loc_groin, rf_major_trauma_or_fall]\n")
+    result = json.loads(run("assess", str(case), "--json").stdout)
+    unchecked = {u["rule"]: u for u in result["triage"]["not_assessed"]}
+    assert unchecked["hip_fracture_fall_older"]["needs"] == ["age"]
+    assert "Record the age" in result["triage"]["not_assessed_note"]
+    assert {w["topic"] for w in result["withheld"]} >= {"strengthening", "stretching"}
+
+    case.write_text("findings: [loc_groin, rf_cancer_history, aggr_walking]\nage: 63\nsex: female\n")
+    result = json.loads(run("assess", str(case), "--json").stdout)
+    assert result["triage"]["level"] == "urgent"
+    assert {"malignancy_weight_bearing_pain", "malignancy_cancer_history_over_50"} <= {r["rule"] for r in result["triage"]["reasons"]}
+    offered = {item["topic"]: item["stance"] for item in result["plan"]}
+    assert all(offered.get(t) in (None, "advise_against") for t in ("heat", "stretching", "strengthening", "run_it_out"))
+    assert all("do not start treatment" in w["reason"] for w in result["withheld"])

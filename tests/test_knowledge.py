@@ -193,7 +193,7 @@ def test_fast_parse_reads_the_same_data_as_the_line_keeping_parse():
 
 
 def test_anchor_after_a_dash_or_in_flow_is_still_refused(mini):
-    (mini / "topics.yaml").write_text("topics:\n- &t {id: ice, label: Ice, question: Q?}\n- *t\n")
+    (mini / "topics.yaml").write_text("topics:\n- &t {id: ice, label: Ice, question: Q?, kind: thermal}\n- *t\n")
     [problem] = problems(mini)
     assert "anchors and aliases are not allowed" in problem
 
@@ -201,8 +201,8 @@ def test_anchor_after_a_dash_or_in_flow_is_still_refused(mini):
 def test_a_key_written_twice_is_an_error_not_a_silent_overwrite(mini):
     # An editor who types `label:` twice must hear about it, not lose the first value.
     (mini / "topics.yaml").write_text(
-        "topics:\n- id: ice\n  label: Ice\n  label: Cold pack\n  question: Ice?\n"
-        "- id: strengthening\n  label: Strengthening\n  question: Strengthen?\n")
+        "topics:\n- id: ice\n  label: Ice\n  label: Cold pack\n  question: Ice?\n  kind: thermal\n"
+        "- id: strengthening\n  label: Strengthening\n  question: Strengthen?\n  kind: loading\n")
     assert problems(mini) == ["knowledge/topics.yaml:4: duplicate key 'label'"]
 
 

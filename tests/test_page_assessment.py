@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from hipguide.assessment import assess
+from hipguide.assessment import assess, red_flag_screen_findings
 from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
 from ui.assessment_data import label_escape
@@ -144,7 +144,7 @@ def test_exam_tests_explain_how_to_test_and_what_counts_as_positive(app, page_kb
 
 def test_not_assessed_is_the_default_and_does_not_count_as_negative(app, page_kb):
     assert all(finding(app, fid).value is None for fid in page_kb.findings)
-    red_flags = sum(1 for f in page_kb.findings.values() if f.group == "red_flag")
+    red_flags = len(red_flag_screen_findings(page_kb))
     assert f"{red_flags} of {red_flags} red-flag questions not yet asked" in banner(app).value
 
 
@@ -174,6 +174,47 @@ def test_an_urgent_red_flag_gives_a_warning_banner_with_its_reason(app, page_kb)
     top = banner(app)
     assert top.type == "warning"
     assert "Triage: URGENT" in top.value and md_escape(page_kb.findings["rf_fever_unwell"].label) in top.value
+
+
+def test_without_the_age_the_banner_names_the_checks_not_made_and_the_age_then_makes_them(app, page_kb):
+    record(app, ["loc_groin", "rf_major_trauma_or_fall"])
+    top = banner(app)
+    assert top.type == "warning" and "Triage: ROUTINE" in top.value
+    assert "Not assessed without the age" in top.value and "Record the age" in top.value
+    older = next(r for r in page_kb.red_flags if r.id == "hip_fracture_fall_older")
+    assert md_escape(older.label) in top.value
+    assert not plan_card_header(app, page_kb, "strengthening"), "active self-care waits for the age"
+
+    app.number_input(key="pt.age").set_value(84).run()
+    top = banner(app)
+    assert top.type == "error" and "Triage: EMERGENCY" in top.value and md_escape(older.action) in top.value
+    assert "Not assessed" not in top.value
+
+
+def test_do_not_start_treatment_leaves_active_self_care_out_of_the_plan_and_says_why(app, page_kb):
+    record(app, ["loc_deep_central_buttock", "aggr_sitting", "rf_cancer_history", "rf_unexplained_weight_loss"])
+    app.number_input(key="pt.age").set_value(47).run()
+    assert "Triage: URGENT" in banner(app).value
+    for topic in ("heat", "stretching", "strengthening"):
+        assert plan_card_header(app, page_kb, topic) is None, topic
+    held = next(w.value for w in app.warning if w.value.startswith("**Not offered until the red flag"))
+    for topic in ("heat", "stretching", "strengthening"):
+        assert md_escape(page_kb.topics[topic].label) in held
+    assert "do not start treatment" in held
+
+
+def test_a_test_that_could_harm_carries_its_warning_where_it_is_shown(app, page_kb):
+    record(app, ["loc_groin", "risk_low_energy_availability", "recent_training_increase"])
+    warning = md_escape(page_kb.findings["test_hop_positive"].caution.warning)
+    assert any(warning in w.value for w in app.warning), "the hop test must say not to hop-test"
+    assert "Triage: URGENT" in banner(app).value
+
+
+def test_sex_is_recorded_and_cleared_with_the_patient(app):
+    app.segmented_control(key="pt.sex").set_value("female").run()
+    assert app.segmented_control(key="pt.sex").value == "female"
+    button(app, "New patient").click().run()
+    assert app.segmented_control(key="pt.sex").value is None
 
 
 # --- phase, new patient, downloads ---------------------------------------------------------------
@@ -230,7 +271,7 @@ def test_downloads_hold_this_patients_note_and_handout(app, page_kb, monkeypatch
     assert page_kb.findings["test_seated_piriformis_stretch_positive"].label in note_pdf
     handout = pdf_text(made["hipguide-patient-handout.pdf"])
     assert handout.startswith("Your self-care plan")
-    for heading in ("What to do", "What to avoid", "When to seek care", "What this plan is based on"):
+    for heading in ("Your plan", "What to avoid", "When to seek care", "What this plan is based on"):
         assert heading in handout
     assert "piriformis stretch test" not in handout.lower()  # plain words for the patient, no exam findings
 
@@ -298,7 +339,7 @@ def answer(at: AppTest, label: str) -> AppTest:
 
 
 def test_the_interview_runs_the_red_flag_screen_first_and_answers_in_place(app, page_kb):
-    red_flags = [f for f, fd in page_kb.findings.items() if fd.group == "red_flag"]
+    red_flags = red_flag_screen_findings(page_kb)
     assert interview_question(app) == label_escape(page_kb.findings[red_flags[0]].label)
     assert any(m.value.startswith("**How:**") for m in app.markdown)  # how to ask it, in place
     answer(app, "No")
@@ -313,7 +354,7 @@ def test_the_interview_runs_the_red_flag_screen_first_and_answers_in_place(app, 
 
 
 def test_after_the_red_flags_the_interview_asks_the_next_best_question_with_its_effect(app, page_kb):
-    red_flags = [f for f, fd in page_kb.findings.items() if fd.group == "red_flag"]
+    red_flags = red_flag_screen_findings(page_kb)
     record(app, ["loc_deep_central_buttock"], red_flags)
     expected = assess(page_kb, {"findings": ["loc_deep_central_buttock"], "absent": red_flags}).next_questions[0]
     heading = label_escape(page_kb.findings[expected.finding].label)
@@ -348,3 +389,18 @@ def test_pain_drawing_complete_counts_unmarked_regions_as_absent(app, page_kb):
 
 def leading_text(at: AppTest) -> str:
     return next(t for t in texts(at) if t.startswith("**Most likely:**"))
+
+
+def test_the_red_flag_tab_holds_the_new_questions_and_the_risk_factors_the_rules_use(app, page_kb):
+    screen = red_flag_screen_findings(page_kb)
+    for fid in ("rf_pulsatile_abdominal_mass", "risk_prosthetic_hip", "risk_recent_infection_or_immunosuppression",
+                "risk_osteoporosis", "rf_bilateral_leg_symptoms"):
+        assert fid in screen
+    tab = app.tabs[0]
+    assert "Red flags" in tab.label
+    keys = {w.key for w in tab.segmented_control}
+    assert {f"pt.f.{fid}" for fid in screen} == keys
+    record(app, absent=screen)
+    assert banner(app).type == "success"
+    record(app, ["risk_prosthetic_hip"])
+    assert "no rule fired" in banner(app).value and banner(app).type == "info"

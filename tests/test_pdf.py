@@ -28,7 +28,7 @@ def test_the_handout_gives_the_plan_what_to_avoid_when_to_seek_care_and_the_basi
     result = assess(kb, ROUTINE)
     text = pdf_text(handout_pdf(kb, result))
     assert text.startswith("Your self-care plan")
-    for heading in ("What to do", "What to avoid", "When to seek care", "What this plan is based on"):
+    for heading in ("Your plan", "What to avoid", "When to seek care", "What this plan is based on"):
         assert heading in text
     for item in result.plan:
         if item.stance in ("recommend", "conditional", "advise_against"):

@@ -1,7 +1,7 @@
 """Properties of the assessment engine on the shipped knowledge, for any combination of findings.
 
 A finding is present, checked and absent, or not assessed; Hypothesis draws any such assignment
-(present and absent are disjoint by construction) plus a phase and an optional age.
+(present and absent are disjoint by construction) plus a phase, an optional age and an optional sex.
 """
 
 from __future__ import annotations
@@ -33,14 +33,15 @@ def red_flag_ids(kb) -> list[str]:
 def cases(kb) -> st.SearchStrategy[Case]:
     ids = sorted(kb.findings)
     return st.builds(
-        lambda states, phase, age: Case(
+        lambda states, phase, age, sex: Case(
             findings=[f for f, present in states.items() if present],
             absent=[f for f, present in states.items() if not present],
-            phase=phase, age=age,
+            phase=phase, age=age, sex=sex,
         ),
         st.dictionaries(st.sampled_from(ids), st.booleans(), max_size=len(ids)),
         st.sampled_from(PHASES),
         st.none() | st.integers(min_value=0, max_value=120),
+        st.none() | st.sampled_from(["female", "male"]),
     )
 
 
@@ -84,12 +85,29 @@ def test_adding_a_red_flag_never_lowers_the_triage_level(kb, red_flag_ids, data)
     assume(flag not in case.findings)
     before = assess(kb, case)
     more = Case(findings=[*case.findings, flag], absent=[f for f in case.absent if f != flag],
-                phase=case.phase, age=case.age)
+                phase=case.phase, age=case.age, sex=case.sex)
     after = assess(kb, more)
     assert TRIAGE_ORDER[after.triage.level] >= TRIAGE_ORDER[before.triage.level]
-    assert {r.rule for r in before.triage.reasons} <= {r.rule for r in after.triage.reasons}
+    assert {r.rule for r in before.triage.red_flags} <= {r.rule for r in after.triage.red_flags}
+    if after.triage.level == before.triage.level:
+        assert {r.rule for r in before.triage.reasons} <= {r.rule for r in after.triage.reasons}
     if after.triage.level == "emergency":
         assert after.plan == [] and after.plan_withheld
+
+
+@SETTINGS
+@given(data=st.data())
+def test_the_plan_never_offers_self_care_a_fired_rule_withholds(kb, data):
+    """Triage and the plan: no urgent result recommends what its action rules out, for any case."""
+    case = data.draw(cases(kb))
+    result = assess(kb, case)
+    rules = {r.id: r for r in kb.red_flags}
+    withheld_kinds = {k for r in result.triage.reasons for k in (rules[r.rule].withhold or [])}
+    for item in result.plan:
+        if kb.topics[item.topic].kind in withheld_kinds:
+            assert item.stance in ("advise_against", "neutral") and item.safety_override, item
+    if result.triage.level != "routine":
+        assert not result.triage.safety_nets or all(not r.review_within_weeks for r in result.triage.safety_nets)
 
 
 @SETTINGS

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hipguide.assessment import Assessment, ConditionResult, NextQuestion
-from hipguide.exports import STANCE_WORDS, md_escape, pct, triage_headline, triage_reason_line
+from hipguide.assessment import Assessment, ConditionResult, NextQuestion, red_flag_screen_findings
+from hipguide.exports import STANCE_WORDS, md_escape, pct
 from hipguide.knowledge import KnowledgeBase
 from hipguide.models import Finding
 
@@ -59,10 +59,16 @@ def group_titles(groups: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def findings_by_group(kb: KnowledgeBase) -> dict[str, list[Finding]]:
-    """Findings per group, in the knowledge file's order (which follows a consultation)."""
+    """Findings per group, in the knowledge file's order (which follows a consultation).
+
+    The red-flag tab holds the whole red-flag screen: the red-flag questions and the risk factors the
+    rules depend on, so a clinician screening for red flags never has to hunt in another tab."""
+    screen = red_flag_screen_findings(kb)
     out: dict[str, list[Finding]] = {group: [] for group, _ in FINDING_GROUPS}
+    out["red_flag"] = [kb.findings[f] for f in screen]
     for finding in kb.findings.values():
-        out.setdefault(finding.group, []).append(finding)
+        if finding.id not in screen:
+            out.setdefault(finding.group, []).append(finding)
     return out
 
 
@@ -88,7 +94,7 @@ def finding_controls(kb: KnowledgeBase) -> tuple[tuple[str, str, tuple[FindingCo
 
 def red_flag_screen(kb: KnowledgeBase, result: Assessment) -> str:
     """One line on how far the red-flag screen has got, shown above the findings."""
-    red_flags = [f for f, fd in kb.findings.items() if fd.group == "red_flag"]
+    red_flags = red_flag_screen_findings(kb)
     present = [f for f in red_flags if f in result.case.findings]
     asked = sum(1 for f in red_flags if f in result.case.findings or f in result.case.absent)
     text = f"**Red-flag screen:** {asked} of {len(red_flags)} asked"
@@ -107,7 +113,8 @@ def finding_help(finding: Finding) -> str | None:
     return "  \n".join(parts) or None
 
 
-def case_from_states(states: Mapping[str, str | None], phase: str | None, age: int | float | None) -> dict[str, Any]:
+def case_from_states(states: Mapping[str, str | None], phase: str | None, age: int | float | None,
+                     sex: str | None = None) -> dict[str, Any]:
     """A case for the engine from the per-finding states (present / absent / not assessed = None)."""
     case: dict[str, Any] = {
         "findings": sorted(f for f, v in states.items() if v == PRESENT),
@@ -116,6 +123,8 @@ def case_from_states(states: Mapping[str, str | None], phase: str | None, age: i
     }
     if age is not None:
         case["age"] = int(age)
+    if sex is not None:
+        case["sex"] = sex
     return case
 
 
@@ -127,22 +136,63 @@ class TriageBanner:
     text: str      # Markdown, knowledge text escaped
 
 
+def _reason_line(kb: KnowledgeBase, r: Any) -> str:
+    because = ", ".join(md_escape(kb.findings[f].label) if f in kb.findings else md_escape(f) for f in r.findings)
+    review = f" Review within {r.review_within_weeks} week{'s' if r.review_within_weeks != 1 else ''}." if r.review_within_weeks else ""
+    return (f"- **{md_escape(r.label)}** ({r.level}) — because: {because}. "
+            f"**Action:** {md_escape(r.action)}{review} _Basis: {md_escape(r.reference)}_")
+
+
 def triage_banner(kb: KnowledgeBase, result: Assessment) -> TriageBanner:
-    """The banner at the top: level, which rules fired, because of which findings, and what to do."""
+    """The banner at the top: level, which rules fired, because of which findings, and what to do.
+
+    Red flags come first, then safety-netting for single weak flags, then the checks that could not be
+    made because the age or sex is not recorded (never counted as negative).
+    """
     tri = result.triage
     level = tri.level
-    head = f"**{md_escape(triage_headline(level))}**"
-    if tri.reasons:
-        lines = [head, ""]
-        lines += [f"- {triage_reason_line(kb, r)}" for r in tri.reasons]
-        return TriageBanner("error" if level == "emergency" else "warning" if level == "urgent" else "info", "\n".join(lines))
-    red_flags = [f for f, fd in kb.findings.items() if fd.group == "red_flag"]
-    assessed = set(result.case.findings) | set(result.case.absent)
-    asked = sum(1 for f in red_flags if f in assessed)
-    if red_flags and asked == len(red_flags):
-        return TriageBanner("success", f"{head} No red flag: all {len(red_flags)} red-flag questions answered and negative.")
-    return TriageBanner("info", f"{head} No red flag recorded so far; {len(red_flags) - asked} of {len(red_flags)} "
-                                "red-flag questions not yet asked (not asked is not negative).")
+    head = f"**Triage: {level.upper()}** — {md_escape(tri.headline)}."
+    lines = [head]
+    if tri.red_flags:
+        lines += ["", *(_reason_line(kb, r) for r in tri.red_flags)]
+    if tri.safety_nets:
+        lines += ["", "**Safety-netting** (a single weak flag: routine care with a review date):", "",
+                  *(_reason_line(kb, r) for r in tri.safety_nets)]
+    note = tri.not_assessed_note()
+    if note:
+        lines += ["", f":material/help: **{md_escape(note)}**"]
+    pending_serious = any(u.level != "routine" for u in tri.not_assessed)
+    if level == "emergency":
+        kind = "error"
+    elif level == "urgent" or pending_serious:
+        kind = "warning"
+    elif tri.reasons or note:
+        kind = "info"
+    else:
+        red_flags = red_flag_screen_findings(kb)
+        assessed = set(result.case.findings) | set(result.case.absent)
+        asked = sum(1 for f in red_flags if f in assessed)
+        present = [f for f in red_flags if f in result.case.findings]
+        if red_flags and asked == len(red_flags) and not present:
+            return TriageBanner("success", f"{head} No red flag: all {len(red_flags)} red-flag questions answered and negative.")
+        if red_flags and asked == len(red_flags):
+            named = ", ".join(md_escape(kb.findings[f].label) for f in present)
+            return TriageBanner("info", f"{head} Red-flag screen complete; no rule fired. Recorded: {named}.")
+        return TriageBanner("info", f"{head} No red flag recorded so far; {len(red_flags) - asked} of {len(red_flags)} "
+                                    "red-flag questions not yet asked (not asked is not negative).")
+    return TriageBanner(kind, "\n".join(lines))
+
+
+def withheld_lines(result: Assessment) -> list[str]:
+    """The self-care left out of the plan because it contradicts the triage action, with the reason."""
+    return [f"- **{md_escape(w.label)}** — {md_escape(w.reason)}" for w in result.withheld]
+
+
+def caution_line(kb: KnowledgeBase, caution: Any) -> str:
+    """A warning beside a test that could harm this patient, naming what makes it unsafe."""
+    rules = {r.id: r.label for r in kb.red_flags}
+    because = ", ".join(md_escape(kb.findings[b].label if b in kb.findings else rules.get(b, b)) for b in caution.because)
+    return f"**{md_escape(kb.findings[caution.finding].label)}:** {md_escape(caution.warning)} (because: {because})"
 
 
 # --- differential -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ PATIENT_PREFIX = "pt."
 FINDING_PREFIX = "pt.f."
 PHASE_KEY = "pt.phase"
 AGE_KEY = "pt.age"
+SEX_KEY = "pt.sex"
 EXPLAIN_KEY = "pt.explain"
 MAP_NONCE_KEY = "pt.map_nonce"
 PAIN_DRAWING_KEY = "pt.pain_drawing_complete"
@@ -40,7 +41,8 @@ def finding_states(kb: KnowledgeBase) -> dict[str, str | None]:
 
 
 def current_case(kb: KnowledgeBase) -> dict:
-    case = case_from_states(finding_states(kb), st.session_state.get(PHASE_KEY), st.session_state.get(AGE_KEY))
+    case = case_from_states(finding_states(kb), st.session_state.get(PHASE_KEY), st.session_state.get(AGE_KEY),
+                            st.session_state.get(SEX_KEY))
     if st.session_state.get(PAIN_DRAWING_KEY):
         case["pain_drawing_complete"] = True  # the engine applies the rule (hipguide.bodymap.apply_pain_drawing)
     return case
@@ -71,7 +73,7 @@ def new_patient() -> None:
     value across pages could be restored from what the browser still shows.
     """
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(PATIENT_PREFIX)]:
-        if key.startswith(FINDING_PREFIX) or key in (AGE_KEY, JUMP_KEY):
+        if key.startswith(FINDING_PREFIX) or key in (AGE_KEY, SEX_KEY, JUMP_KEY):
             st.session_state[key] = None
         elif key == PAIN_DRAWING_KEY:
             st.session_state[key] = False

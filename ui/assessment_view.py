@@ -15,10 +15,12 @@ from hipguide.exports import clinical_note, md_escape
 from hipguide.knowledge import KnowledgeBase
 from hipguide.models import PHASES
 from hipguide.pdf import clinical_note_pdf, handout_pdf
+from hipguide.plan import WITHHELD_HEADING
 from ui import charts
 from ui.assessment_data import (
     ABSENT,
     PRESENT,
+    caution_line,
     contribution_rows,
     differential_rows,
     explain_summary,
@@ -29,6 +31,7 @@ from ui.assessment_data import (
     plan_caption,
     red_flag_screen,
     triage_banner,
+    withheld_lines,
 )
 from ui.assessment_state import (
     AGE_KEY,
@@ -36,6 +39,7 @@ from ui.assessment_state import (
     LEADING,
     PAIN_DRAWING_KEY,
     PHASE_KEY,
+    SEX_KEY,
     body_map_key,
     finding_key,
     new_patient,
@@ -47,6 +51,7 @@ from ui.topic_view import render_topic
 PHASE_WORDS = {"acute": "Acute", "recovery": "Recovery", "prevention": "Prevention"}
 # Plain words: an emoji in an option label costs Streamlit a regex per option on every rerun.
 OPTION_WORDS = {PRESENT: "Yes", ABSENT: "No"}
+SEX_WORDS = {"female": "Female", "male": "Male"}
 FOCUS_TOPIC_KEY = "ui.focus_topic"
 
 
@@ -66,8 +71,11 @@ def render_toolbar(kb: KnowledgeBase, result: Assessment) -> None:
                              format_func=PHASE_WORDS.__getitem__, persist_state="session",
                              help="Changes the self-care plan: acute (sore / overloaded now), recovery "
                                   "(settling, returning to activity), prevention (pain-free).")
-        st.number_input("Age (optional)", min_value=0, max_value=120, value=None, step=1, key=AGE_KEY,
-                        placeholder="years", persist_state="session", width=170)
+        st.number_input("Age", min_value=0, max_value=120, value=None, step=1, key=AGE_KEY,
+                        placeholder="years", persist_state="session", width=150,
+                        help="Some red-flag checks depend on the age; until it is recorded they are listed as not assessed.")
+        st.segmented_control("Sex", list(SEX_WORDS), key=SEX_KEY, format_func=SEX_WORDS.__getitem__,
+                             persist_state="session", help="Optional; used where a check or a prior depends on it.")
         # The files are written when clicked (Streamlit runs the callable then, for this session only),
         # not on every rerun; they hold this rerun's result, which is what the page shows.
         st.download_button("Clinical note", lambda: clinical_note(kb, result), file_name="hipguide-clinical-note.md",
@@ -82,7 +90,7 @@ def render_toolbar(kb: KnowledgeBase, result: Assessment) -> None:
                            help="The self-care plan in plain words: what to do, what to avoid, when to seek care, "
                                 "and what it is based on (PDF, to print or send).")
         st.button("New patient", icon=":material/restart_alt:", on_click=new_patient, type="primary",
-                  help="Clear every finding, the phase and the age for this session.")
+                  help="Clear every finding, the phase, the age and the sex for this session.")
 
 
 def render_jump_links() -> None:
@@ -130,6 +138,7 @@ def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
                "**not assessed**, which never counts as negative. Click a selected option again to clear it. "
                "Hover the ? for how to test and what counts as positive.")
     st.markdown(red_flag_screen(kb, result))
+    cautions = result.cautions
     titles = [(":material/flag: " if group == "red_flag" else "") + title for group, title, _ in groups]
     for tab, (_group, _title, controls) in zip(st.tabs(titles), groups, strict=True):
         with tab:
@@ -139,6 +148,8 @@ def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
             columns = st.columns(2, gap="small")
             for i, control in enumerate(controls):
                 with columns[i % 2]:
+                    if control.id in cautions:
+                        st.warning(caution_line(kb, cautions[control.id]), icon=":material/do_not_touch:")
                     st.segmented_control(control.label, [PRESENT, ABSENT], key=finding_key(control.id),
                                          format_func=OPTION_WORDS.__getitem__, help=control.help,
                                          persist_state="session")
@@ -209,6 +220,9 @@ def render_plan(kb: KnowledgeBase, result: Assessment) -> None:
         return
     conditions = ", ".join(md_escape(kb.conditions[c].label) for c in result.plan_conditions if c in kb.conditions)
     st.caption(f"Adopted guidance for {conditions}, {phase} phase. Change the phase above to see how the advice changes.")
+    if result.withheld:
+        st.warning(f"**{WITHHELD_HEADING}:**\n" + "\n".join(withheld_lines(result)),
+                   icon=":material/block:")
     if not result.plan:
         st.info("No adopted guidance applies to these conditions yet.")
         return

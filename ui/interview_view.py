@@ -13,7 +13,7 @@ from hipguide.assessment import Assessment
 from hipguide.exports import md_escape
 from hipguide.interview import RED_FLAG_SCREEN, STAGE_WORDS, interview_step
 from hipguide.knowledge import KnowledgeBase
-from ui.assessment_data import ABSENT, GROUP_TITLES, PRESENT, label_escape, question_effects
+from ui.assessment_data import ABSENT, GROUP_TITLES, PRESENT, caution_line, label_escape, question_effects
 from ui.assessment_state import FOCUS_KEY, JUMP_KEY, SKIPPED_KEY, answer, jump_to_finding
 
 
@@ -36,6 +36,9 @@ def render_interview(kb: KnowledgeBase, result: Assessment) -> None:
             st.markdown(f":{'red' if step.stage == RED_FLAG_SCREEN else 'blue'}-badge[{stage}] "
                         f":gray-badge[{md_escape(group)}]")
             st.markdown(f"### {label_escape(finding.label)}")
+            caution = result.cautions.get(step.finding)
+            if caution is not None:
+                st.warning(caution_line(kb, caution), icon=":material/warning:")
             if finding.how_to:
                 st.markdown(f"**How:** {md_escape(finding.how_to)}")
             if finding.positive_if:
