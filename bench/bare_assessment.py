@@ -1,6 +1,6 @@
 """Bare twin of the assessment page for the benchmark: the same kinds and counts of elements (the layout's
-style block, the guided interview with its three buttons and a 64-option jump list, 64 two-option
-segmented controls in 7 tabs, 3 Vega-Lite charts (the body map with three body outlines and 34 regions),
+style block, the guided interview with its three buttons and an 88-option jump list, 88 two-option
+segmented controls in 7 tabs, 3 Vega-Lite charts (the body map with three body outlines and 36 regions),
 a dataframe, ~50 markdown blocks and captions, 13 plan cards), filled with static data and no logic.
 Run: streamlit run bench/bare_assessment.py"""
 
@@ -38,7 +38,7 @@ def _template(chart: alt.TopLevelMixin) -> dict:
 def body_map_spec() -> dict:
     squares = [{"type": "Feature", "properties": {"id": f"r{i}", "label": f"Region {i}"},
                 "geometry": {"type": "Polygon", "coordinates": [[[x, y], [x + 8, y], [x + 8, y + 8], [x, y + 8], [x, y]]]}}
-               for i, (x, y) in enumerate((10 + 10 * (i % 6), 10 + 10 * (i // 6)) for i in range(34))]
+               for i, (x, y) in enumerate((10 + 10 * (i % 6), 10 + 10 * (i // 6)) for i in range(36))]
     # Three body outlines of 94, 47 and 94 points (a circle each, here), drawn behind the regions.
     outlines = [{"type": "Feature", "properties": {"view": v},
                  "geometry": {"type": "Polygon", "coordinates": [[[40 + 70 * v + 30 * math.cos(2 * math.pi * k / n),
@@ -79,7 +79,8 @@ st.caption(SENTENCE)
 st.info("**Triage: ROUTINE** — Physiotherapy management. No red flag recorded so far.", icon="🩺")
 with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
     st.segmented_control("Phase", ["Acute", "Recovery", "Prevention"], default="Acute", key="phase")
-    st.number_input("Age (optional)", min_value=0, max_value=120, value=None, key="age", width=170)
+    st.number_input("Age", min_value=0, max_value=120, value=None, key="age", width=150, help=SENTENCE)
+    st.segmented_control("Sex", ["Female", "Male"], key="sex", help=SENTENCE)
     st.download_button("Clinical note", lambda: SENTENCE * 20, file_name="note.md", on_click="ignore")
     st.download_button("Clinical note PDF", lambda: SENTENCE * 20, file_name="note.pdf", on_click="ignore")
     st.download_button("Patient handout", lambda: SENTENCE * 20, file_name="handout.pdf", on_click="ignore")
@@ -105,7 +106,7 @@ with main:
             st.selectbox("Jump to any finding", FINDINGS, index=None, key="jump", help=SENTENCE)
         st.header("Findings", anchor=False)
         rows = [{"id": f"r{i}", "label": f"Region {i}", "referral": ["essential", "spillover", "none"][i % 3],
-                 "pain": "marked" if i == 5 else ""} for i in range(34)]
+                 "pain": "marked" if i == 5 else ""} for i in range(36)]
         st.vega_lite_chart(pd.DataFrame(rows), body_map_spec(), key="body_map", on_select="rerun", width="stretch")
         st.caption(SENTENCE)
         st.checkbox("Pain drawing complete", key="drawing", help=SENTENCE)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 TABS = ["Red flags", "History", "Location", "Aggravators", "Nerve signs", "Exam", "Risk"]
-PER_TAB = [11, 9, 10, 11, 2, 17, 4]  # 64 findings, as on the assessment page
+PER_TAB = [16, 17, 11, 11, 2, 30, 1]  # 88 findings, as on the assessment page
 FINDINGS = [f"Finding {i}: a clinical sign or symptom label" for i in range(sum(PER_TAB))]
 
 
