@@ -141,7 +141,7 @@ def test_the_interview_by_keyboard_alone(browser, app_server, kb, artifacts):
         def focused(selector: str) -> bool:
             return page.evaluate("(s) => document.activeElement.matches(s)", selector)
 
-        def tab_to(selector: str, limit: int = 80) -> None:
+        def tab_to(selector: str, limit: int = 200) -> None:
             for _ in range(limit):
                 page.keyboard.press("Tab")
                 if focused(selector):
