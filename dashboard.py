@@ -13,6 +13,7 @@ import streamlit as st
 from hipguide.assessment import AssessmentError, assess
 from hipguide.exports import md_escape
 from ui import assessment_view as view
+from ui import follow_up
 from ui.assessment_state import current_case
 from ui.common import disclaimer, knowledge_or_stop, page_nav
 from ui.interview_view import render_interview
@@ -26,7 +27,7 @@ page_style()
 
 kb = knowledge_or_stop()
 try:
-    result = assess(kb, current_case(kb))
+    result = assess(kb, follow_up.with_outcomes(current_case(kb)))
 except AssessmentError as exc:  # only if the knowledge changed under a session's recorded findings
     st.error(f"The recorded findings no longer match the knowledge base: {md_escape(str(exc))}. Start a new patient.")
     st.stop()
@@ -52,5 +53,6 @@ with assessment:
         view.render_why(kb, result)
         view.render_next_questions(kb, result)
     view.render_plan(kb, result)
+    follow_up.render_follow_up(kb, result)
 with beside:
     view.render_comparison(kb, [item.topic for item in result.plan])

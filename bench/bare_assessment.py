@@ -1,8 +1,8 @@
 """Bare twin of the assessment page for the benchmark: the same kinds and counts of elements (the layout's
 style block, the guided interview with its three buttons and an 88-option jump list, 88 two-option
 segmented controls in 7 tabs, 3 Vega-Lite charts (the body map with three body outlines and 36 regions),
-a dataframe, ~50 markdown blocks and captions, 13 plan cards), filled with static data and no logic.
-Run: streamlit run bench/bare_assessment.py"""
+a dataframe, ~50 markdown blocks and captions, 13 plan cards, the follow-up section's outcome entry and
+uploader), filled with static data and no logic. Run: streamlit run bench/bare_assessment.py"""
 
 from __future__ import annotations
 
@@ -150,6 +150,19 @@ with main:
                 st.markdown(SENTENCE * 2)
                 st.caption(SENTENCE)
                 st.button("Compare sources", key=f"compare{i}", type="tertiary")
+        # The follow-up section as a new patient sees it: outcome entry, the record download and the uploader.
+        st.subheader("Outcome measures and progress", anchor=False)
+        d, n, t, m = st.columns([1.1, 1, 1, 1], vertical_alignment="bottom")
+        d.date_input("Visit date", value=None, key="visit_date")
+        n.number_input("Pain now", min_value=0, max_value=10, value=None, key="nprs", help=SENTENCE)
+        t.metric("LEFS total", "—", help=SENTENCE)
+        m.metric("PSFS mean", "—", help=SENTENCE)
+        st.segmented_control("Enter item by item", ["LEFS items (0 of 20 answered)", "PSFS activities (0 of up to 5 rated)"],
+                             key="panel")  # closed, as for a new patient: the item controls are drawn only when opened
+        st.caption(SENTENCE * 3)
+        up, down = st.columns([2.2, 1], vertical_alignment="top")
+        down.download_button("Visit record (FHIR)", lambda: SENTENCE * 20, file_name="visit.json", on_click="ignore")
+        up.file_uploader("Earlier visit records", type=["json"], accept_multiple_files=True, key="upload", help=SENTENCE)
 with beside:
     st.header("Sources on this topic", anchor=False)
     st.selectbox("Topic in focus", [f"Topic {i}" for i in range(13)], key="focus")

@@ -6,6 +6,7 @@ Every error is a clear line on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -30,7 +31,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(
         f"knowledge valid: {len(kb.sources)} sources, {n_claims} claims, {len(kb.topics)} topics, "
         f"{n_conflicts} conflicts, {len(kb.conditions)} conditions, {len(kb.findings)} findings, "
-        f"{len(kb.red_flags)} red-flag rules, {len(kb.vignettes)} vignettes"
+        f"{len(kb.red_flags)} red-flag rules, {len(kb.outcome_measures)} outcome measures, {len(kb.vignettes)} vignettes"
     )
     return 0
 
@@ -103,7 +104,14 @@ def cmd_assess(args: argparse.Namespace) -> int:
         raise AssessmentError(f"{path}: a case must be a mapping with 'findings' (see the contract)")
     case = {k: v for k, v in case.items() if k not in ("title", "notes", "expect")}
     result = assess(kb, case)
-    if args.json:
+    if args.fhir:
+        from .fhir import RecordError, bundle_json
+
+        try:
+            print(bundle_json(kb, result, args.visit_date), end="")
+        except RecordError as exc:  # our own bundle failed the R4 check: a defect, reported plainly
+            raise AssessmentError(f"the visit record is not valid FHIR R4: {exc}") from None
+    elif args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         print(f"triage: {result.triage.level}")
@@ -128,6 +136,13 @@ def cmd_vignettes(args: argparse.Namespace) -> int:
     return 0 if results and passed == len(results) else 1
 
 
+def _visit_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--knowledge", type=Path, default=DEFAULT_KNOWLEDGE_DIR,
@@ -143,7 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_conflicts)
     p = sub.add_parser("assess", parents=[common], help="assess one case file")
     p.add_argument("case")
-    p.add_argument("--json", action="store_true")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="the result as JSON")
+    output.add_argument("--fhir", action="store_true", help="the visit as a FHIR R4 Bundle (JSON) to keep in the clinic's record")
+    p.add_argument("--visit-date", type=_visit_date, default=dt.date.today(), metavar="YYYY-MM-DD",
+                   help="the visit's date in the FHIR record (default: today)")
     p.set_defaults(func=cmd_assess)
     p = sub.add_parser("vignettes", parents=[common], help="run vignette files")
     p.add_argument("dir", nargs="?")

@@ -403,7 +403,10 @@ def assess(kb: KnowledgeBase, case: Case | dict[str, Any]) -> Assessment:
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise AssessmentError(f"malformed case: {where + ': ' if where else ''}{first['msg']}") from None
+            message = first["msg"].removeprefix("Value error, ")
+            if first["loc"][:1] == ("outcomes",) and first["type"] in ("less_than_equal", "greater_than_equal", "int_type", "int_from_float"):
+                message += f" (got {first['input']!r})"  # an out-of-range score names what was given
+            raise AssessmentError(f"malformed case: {where + ': ' if where else ''}{message}") from None
     check_case(kb, case)
     case = apply_pain_drawing(kb, case)  # "pain drawing complete": unmarked regions become checked and absent
     tri = triage(kb, case)

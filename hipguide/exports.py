@@ -6,11 +6,14 @@ Text from sources and editors is emitted as Markdown-escaped text, never as HTML
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .assessment import Assessment
     from .knowledge import KnowledgeBase
+    from .visits import VisitRecord
 
 DISCLAIMER = ("HipGuide supports, and does not replace, clinical judgement. Probabilities are estimates from "
               "published and estimated likelihood ratios; check the basis shown before acting on them.")
@@ -41,7 +44,9 @@ def pct(p: float) -> str:
     return "≤1%" if p <= 0.01 else "≥95%" if p >= 0.95 else f"{p:.0%}"
 
 
-def clinical_note(kb: KnowledgeBase, result: Assessment) -> str:
+def clinical_note(kb: KnowledgeBase, result: Assessment, earlier: Sequence[VisitRecord] = (),
+                  visit_date: dt.date | None = None) -> str:
+    """The note for the record; with earlier visit records, the outcome figures' change since them."""
     label = {fid: f.label for fid, f in kb.findings.items()}
     cond = {cid: c.label for cid, c in kb.conditions.items()}
     lines = ["# HipGuide assessment note", "", f"_{DISCLAIMER}_", "", f"**Phase:** {result.case.phase}"]
@@ -50,6 +55,7 @@ def clinical_note(kb: KnowledgeBase, result: Assessment) -> str:
     lines += ["", "## Findings", ""]
     lines += [f"- Present: {md_escape(label[f])}" for f in result.case.findings] or ["- None recorded as present"]
     lines += [f"- Checked, absent: {md_escape(label[f])}" for f in result.case.absent]
+    lines += outcome_note_lines(kb, result, earlier, visit_date)
     tri = result.triage
     lines += ["", f"## Triage: {tri.level.upper()} — {tri.headline}", ""]
     for r in tri.reasons:
@@ -100,8 +106,10 @@ PHASE_PLAIN = {"acute": "while it is sore now", "recovery": "while it settles an
                "prevention": "to keep it from coming back"}
 
 
-def patient_handout(kb: KnowledgeBase, result: Assessment) -> str:
-    """The plan in plain words for the patient: what to do, what to avoid, when to seek care, the basis.
+def patient_handout(kb: KnowledgeBase, result: Assessment, earlier: Sequence[VisitRecord] = (),
+                    visit_date: dt.date | None = None) -> str:
+    """The plan in plain words for the patient: what to do, what to avoid, how the scores have moved,
+    when to seek care, and the basis.
 
     Markdown; `hipguide.pdf.handout_pdf` prints it. "When to seek care" gives the triage in the banner's
     own words: its level and headline, and each red flag's action word for word.
@@ -130,6 +138,7 @@ def patient_handout(kb: KnowledgeBase, result: Assessment) -> str:
         lines += ["## Not for now", "", "Please do not start these until a doctor has seen you:", ""]
         lines += [f"- {md_escape(w.label)}" for w in result.withheld]
         lines.append("")
+    lines += progress_handout_lines(kb, result, earlier, visit_date)
     lines += ["## When to seek care", ""]
     if tri.red_flags:
         lines += [f"**Triage: {tri.level.upper()} — {md_escape(tri.headline)}.**", ""]
@@ -154,3 +163,73 @@ def patient_handout(kb: KnowledgeBase, result: Assessment) -> str:
     if result.plan_withheld:
         lines.append(f"- {md_escape(result.plan_withheld)}")
     return "\n".join(lines) + "\n"
+
+
+# --- outcome measures and progress ----------------------------------------------------------------
+
+def _progress(kb: KnowledgeBase, result: Assessment, earlier: Sequence[VisitRecord], visit_date: dt.date | None):
+    from .outcomes import progress
+
+    return progress(kb, [r.visit for r in earlier], (visit_date or dt.date.today(), result.case.outcomes))
+
+
+def outcome_note_lines(kb: KnowledgeBase, result: Assessment, earlier: Sequence[VisitRecord] = (),
+                       visit_date: dt.date | None = None) -> list[str]:
+    """The note's outcome section: each figure with its MCID and basis, and the change since earlier visits."""
+    from .outcomes import mcid_line, number, outcome_values, short_date
+
+    outcomes = result.case.outcomes
+    values = outcome_values(outcomes)
+    if not values and not earlier:
+        return []
+    lines = ["", "## Outcome measures", ""]
+    if not values:
+        lines.append("- None recorded at this visit.")
+    changes = _progress(kb, result, earlier, visit_date)
+    for mid, value in values.items():
+        m = kb.outcome_measures.get(mid)
+        name = md_escape(m.label) if m else mid
+        scale = f"/{m.max}" if m else ""
+        better = f", {m.better} is better" if m else ""
+        lines.append(f"- **{name}**: {number(value)}{scale}{better}. {md_escape(mcid_line(m)) if m else ''}".rstrip())
+        if mid == "psfs" and outcomes and outcomes.psfs:
+            names = outcomes.psfs_activities or [""] * len(outcomes.psfs)
+            for i, (activity, score) in enumerate(zip(names, outcomes.psfs, strict=True)):
+                lines.append(f"  - {md_escape(activity.strip() or f'Activity {i + 1}')}: {score}/10")
+        if mid == "lefs" and outcomes and outcomes.lefs_items:
+            lines.append("  - Total of all 20 items.")
+        for key, words in (("last", "Since the last visit"), ("baseline", "Since the first visit")):
+            if change := changes.get(mid, {}).get(key):
+                lines.append(f"  - {words}: {md_escape(change.statement)}")
+    if earlier:
+        lines += ["", "## Earlier visits (records uploaded for comparison)", ""]
+        from .visits import ordered, record_summary
+
+        for record in ordered(earlier):
+            lines.append(f"- {md_escape(short_date(record.date))} {record.date.year}: {md_escape(record_summary(kb, record))}")
+    return lines
+
+
+HANDOUT_VERDICT = {"improved": "an improvement big enough to matter", "worse": "worse by an amount that matters",
+                   "no_important_change": "about the same"}
+HANDOUT_NAMES = {"nprs": "Pain now", "lefs": "Everyday activities (LEFS)", "psfs": "The activities you chose (PSFS)"}
+
+
+def progress_handout_lines(kb: KnowledgeBase, result: Assessment, earlier: Sequence[VisitRecord] = (),
+                           visit_date: dt.date | None = None) -> list[str]:
+    """Plain words for the patient: today's scores and how they compare with the last visit."""
+    from .outcomes import number, outcome_values, short_date
+
+    values = outcome_values(result.case.outcomes)
+    if not values:
+        return []
+    changes = _progress(kb, result, earlier, visit_date)
+    lines = ["## Your progress", ""]
+    for mid, value in values.items():
+        m = kb.outcome_measures.get(mid)
+        text = f"- **{HANDOUT_NAMES.get(mid, mid)}**: {number(value)} out of {m.max if m else '?'}"
+        change = changes.get(mid, {}).get("last") or changes.get(mid, {}).get("baseline")
+        if change:
+            text += f" ({number(change.before)} on {short_date(change.since)}): {HANDOUT_VERDICT[change.verdict]}"
+        lines.append(text)
+    return [*lines, ""]

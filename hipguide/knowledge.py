@@ -43,6 +43,7 @@ from .models import (
     TopicsFile,
     Vignette,
 )
+from .outcomes import OutcomeMeasure, OutcomeMeasuresFile, measure_problems
 from .yamlio import KnowledgeError, LineDict, Problem, line_of, load_yaml_text, read_text
 
 DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
@@ -98,6 +99,7 @@ class KnowledgeBase:
     warnings: list[Problem] = field(default_factory=list)
     outlines: list[Outline] = field(default_factory=list)  # body_map.yaml: the body's outline per view
     conflicts: dict[str, TopicConflict] = field(default_factory=dict)  # filled once loading succeeds
+    outcome_measures: dict[str, OutcomeMeasure] = field(default_factory=dict)  # NPRS, LEFS, PSFS with their MCIDs
     _derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def derived(self, key: Hashable, build: Callable[[], D]) -> D:
@@ -554,6 +556,17 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
                 if muscles and mid not in muscles:
                     col.add_at(p_cond, raw_cond, ("conditions", i, "muscles", j), f"unknown muscle {mid!r}")
 
+    # --- outcome measures (optional: a knowledge base without the file records no outcome measures)
+    outcome_measures: dict[str, OutcomeMeasure] = {}
+    p_om = root / "outcome_measures.yaml"
+    if p_om.exists() or col.rel(p_om) in col.overlay:
+        raw_om = col.yaml(p_om)
+        omf = col.model(OutcomeMeasuresFile, raw_om, p_om)
+        if omf:
+            outcome_measures = _index(omf.outcome_measures, p_om, raw_om, "outcome_measures", col, "outcome measure")
+            for loc, message in measure_problems(omf.outcome_measures):
+                col.add_at(p_om, raw_om, loc, message)
+
     # --- vignettes
     vignettes: dict[str, Vignette] = {}
     v_dir = root / "vignettes"
@@ -580,6 +593,7 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
         guidance=guidance, conditions=conditions, findings=findings, likelihood_ratios=likelihood_ratios,
         red_flags=red_flags, muscles=muscles, regions=regions, vignettes=vignettes, file_hashes=col.file_hashes,
         outlines=outlines,
+        outcome_measures=outcome_measures,
     )
 
     # --- rules that need the whole picture: every conflicting topic has reasoned, complete guidance

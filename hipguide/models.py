@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -344,14 +344,59 @@ class BodyMapFile(Strict):
     regions: list[Region] = Field(min_length=1)
 
 
+# The outcome-measure ranges the case format fixes (knowledge/outcome_measures.yaml must agree).
+NPRS_RANGE, LEFS_RANGE, LEFS_ITEM_RANGE, PSFS_RANGE = (0, 10), (0, 80), (0, 4), (0, 10)
+LEFS_ITEMS, PSFS_MAX_ACTIVITIES, PSFS_ACTIVITY_MAX_CHARS = 20, 5, 80
+
+
+def _score(lo: int, hi: int) -> Any:
+    return Annotated[int, Field(strict=True, ge=lo, le=hi)]
+
+
+class Outcomes(Strict):
+    """The visit's outcome measures (see knowledge/outcome_measures.yaml); each one optional."""
+
+    nprs: _score(*NPRS_RANGE) | None = None
+    lefs: _score(*LEFS_RANGE) | None = None
+    lefs_items: list[_score(*LEFS_ITEM_RANGE)] | None = Field(default=None, min_length=LEFS_ITEMS, max_length=LEFS_ITEMS)
+    psfs: list[_score(*PSFS_RANGE)] | None = Field(default=None, min_length=1, max_length=PSFS_MAX_ACTIVITIES)
+    psfs_activities: list[Annotated[str, Field(max_length=PSFS_ACTIVITY_MAX_CHARS)]] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lefs_total_from_items(cls, data: Any) -> Any:
+        # The LEFS total is computed from its 20 items when they are given (and must agree if both are).
+        if isinstance(data, dict) and isinstance(items := data.get("lefs_items"), list) and len(items) == LEFS_ITEMS \
+                and all(type(i) is int for i in items) and data.get("lefs") is None:
+            data = {**data, "lefs": sum(items)}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Outcomes:
+        if self.lefs_items is not None and self.lefs != sum(self.lefs_items):
+            raise ValueError(f"lefs: {self.lefs} is not the sum of lefs_items ({sum(self.lefs_items)})")
+        if self.psfs_activities is not None and len(self.psfs_activities) != len(self.psfs or []):
+            raise ValueError(f"psfs_activities: {len(self.psfs_activities)} names for {len(self.psfs or [])} psfs scores")
+        return self
+
+    @property
+    def psfs_mean(self) -> float | None:
+        return round(sum(self.psfs) / len(self.psfs), 2) if self.psfs else None
+
+    @property
+    def recorded(self) -> bool:
+        return any(v is not None for v in (self.nprs, self.lefs, self.psfs))
+
+
 class Case(Strict):
-    """The input of an assessment: findings present, findings checked and absent, phase, age, sex."""
+    """The input of an assessment: findings present, findings checked and absent, phase, age, sex, outcomes."""
 
     findings: list[Id] = Field(default_factory=list)
     absent: list[Id] = Field(default_factory=list)
     phase: Phase = "acute"
     age: int | None = Field(default=None, ge=0, le=120)
     sex: Sex | None = None
+    outcomes: Outcomes | None = None
     # The pain drawing is complete: every location the body map can mark and the patient did not mark
     # counts as checked and absent. Until then an unmarked region is not assessed.
     pain_drawing_complete: bool = False

@@ -10,7 +10,7 @@ few characters outside it (arrows, ≤, ≥) are spelt out first.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fpdf import FPDF
 from markdown_it import MarkdownIt
@@ -64,11 +64,11 @@ def markdown_pdf(markdown: str, title: str, footer: str) -> bytes:
     return bytes(pdf.output())
 
 
-def handout_pdf(kb: KnowledgeBase, result: Assessment) -> bytes:
-    """The patient handout, printable."""
-    return markdown_pdf(patient_handout(kb, result), "Your self-care plan", "HipGuide self-care plan")
+def handout_pdf(kb: KnowledgeBase, result: Assessment, *context: Any) -> bytes:
+    """The patient handout, printable (`context`: what `patient_handout` takes after the result)."""
+    return markdown_pdf(patient_handout(kb, result, *context), "Your self-care plan", "HipGuide self-care plan")
 
 
-def clinical_note_pdf(kb: KnowledgeBase, result: Assessment) -> bytes:
+def clinical_note_pdf(kb: KnowledgeBase, result: Assessment, *context: Any) -> bytes:
     """The clinical note, printable (the Markdown stays the version for pasting into a record)."""
-    return markdown_pdf(clinical_note(kb, result), "HipGuide assessment note", "HipGuide assessment note")
+    return markdown_pdf(clinical_note(kb, result, *context), "HipGuide assessment note", "HipGuide assessment note")

@@ -72,7 +72,11 @@ def new_patient() -> None:
     Widgets are set back to their defaults rather than deleted: a deleted key of a widget that keeps its
     value across pages could be restored from what the browser still shows.
     """
+    from ui import follow_up  # outcome measures and uploaded visit records
+
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(PATIENT_PREFIX)]:
+        if follow_up.forget(key):
+            continue
         if key.startswith(FINDING_PREFIX) or key in (AGE_KEY, SEX_KEY, JUMP_KEY):
             st.session_state[key] = None
         elif key == PAIN_DRAWING_KEY:

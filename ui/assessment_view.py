@@ -45,6 +45,7 @@ from ui.assessment_state import (
     new_patient,
     on_body_map_click,
 )
+from ui.follow_up import note_context
 from ui.layout import JUMP_LINKS_KEY
 from ui.topic_view import render_topic
 
@@ -78,14 +79,15 @@ def render_toolbar(kb: KnowledgeBase, result: Assessment) -> None:
                              persist_state="session", help="Optional; used where a check or a prior depends on it.")
         # The files are written when clicked (Streamlit runs the callable then, for this session only),
         # not on every rerun; they hold this rerun's result, which is what the page shows.
-        st.download_button("Clinical note", lambda: clinical_note(kb, result), file_name="hipguide-clinical-note.md",
+        st.download_button("Clinical note", lambda: clinical_note(kb, result, *note_context()),
+                           file_name="hipguide-clinical-note.md",
                            mime="text/markdown", icon=":material/description:", on_click="ignore",
                            help="The findings, triage, differential with its basis, and the plan (Markdown, for "
                                 "pasting into the record).")
-        st.download_button("Clinical note PDF", lambda: clinical_note_pdf(kb, result),
+        st.download_button("Clinical note PDF", lambda: clinical_note_pdf(kb, result, *note_context()),
                            file_name="hipguide-clinical-note.pdf", mime="application/pdf",
                            icon=":material/picture_as_pdf:", on_click="ignore", help="The same note, printable.")
-        st.download_button("Patient handout", lambda: handout_pdf(kb, result), file_name="hipguide-patient-handout.pdf",
+        st.download_button("Patient handout", lambda: handout_pdf(kb, result, *note_context()), file_name="hipguide-patient-handout.pdf",
                            mime="application/pdf", icon=":material/print:", on_click="ignore",
                            help="The self-care plan in plain words: what to do, what to avoid, when to seek care, "
                                 "and what it is based on (PDF, to print or send).")
