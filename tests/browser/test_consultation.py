@@ -142,11 +142,13 @@ def test_the_interview_by_keyboard_alone(browser, app_server, kb, artifacts):
             return page.evaluate("(s) => document.activeElement.matches(s)", selector)
 
         def tab_to(selector: str, limit: int = 200) -> None:
+            page.locator(selector).first.wait_for(state="visible", timeout=30_000)  # drawn (widgets load lazily)
             for _ in range(limit):
                 page.keyboard.press("Tab")
                 if focused(selector):
                     return
-            raise AssertionError(f"Tab never reached {selector}")
+            where = page.evaluate("() => document.activeElement.outerHTML.slice(0, 200)")
+            raise AssertionError(f"Tab never reached {selector}; focus is on {where}")
 
         def heading() -> str:
             return page.locator(".st-key-hg_interview h3").first.inner_text().strip()
