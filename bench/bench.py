@@ -164,7 +164,11 @@ def synthesize_knowledge(shipped: Path, target: Path, factor: int = 100) -> dict
         doc = _read(path)
         doc["dispositions"] = [{**d, "claim": d["claim"] + s} for s in suffix for d in doc.get("dispositions") or []]
         doc["source_hashes"] = {sid + suffix[0]: h for sid, h in (doc.get("source_hashes") or {}).items()}
+        doc["claim_stances"] = {cid + s: stance for s in suffix for cid, stance in (doc.get("claim_stances") or {}).items()}
         _write(target / "guidance" / path.name, doc)
+    if (shipped / "not_advice.yaml").exists():  # every copy of a source keeps its editors' "not advice" marks
+        marks = _read(shipped / "not_advice.yaml").get("not_advice") or []
+        _write(target / "not_advice.yaml", {"not_advice": [{**m, "source": m["source"] + s} for s in suffix for m in marks]})
     return {"sources": len(sources) * factor, "claims": n_claims}
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .assessment import AssessmentError, assess
 from .conflicts import compute_conflicts
+from .coverage import coverage
 from .knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
 from .vignettes import load_vignettes, run_vignettes
 from .yamlio import KnowledgeError, load_yaml_file
@@ -64,7 +65,10 @@ def conflicts_json(kb: KnowledgeBase) -> list[dict]:
         out.append({
             "topic": topic, "conflict": tc.conflict, "type": tc.kind, "types": tc.kinds,
             "claims": [{"source": c.source, "stance": c.stance, "quote": c.quote, "id": c.id,
-                        "phases": c.scope.phases, "target": c.scope.target} for c in tc.claims],
+                        "phases": c.scope.phases, "target": c.scope.target, "manner": c.scope.manner,
+                        "voice": kb.voice(c.source)} for c in tc.claims],
+            # Independent voices per side: a duplicated article is one voice.
+            "voices_for": tc.sources_for(), "voices_against": tc.sources_against(), "opposing_pairs": tc.pair_count,
             "adopted": adopted,
         })
     return out
@@ -90,6 +94,27 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
         for r in rows:
             mark = f"CONFLICT ({', '.join(r['types'])})" if r["conflict"] else "no conflict"
             print(f"{r['topic']}: {mark}; {len(r['claims'])} claims")
+    return 0
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    report = coverage(_kb(args))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"{report.advice_sentences} sentence(s) read as advice: {len(report.covered)} covered by a claim, "
+          f"{len(report.not_advice)} marked not advice, {len(report.uncovered)} uncovered")
+    if report.uncovered:
+        print("\nUncovered (tag a claim, or mark the sentence not advice in not_advice.yaml with a reason):")
+        for row in report.uncovered:
+            print(f"  sources/{row.source}.txt:{row.line}: {row.sentence}")
+    if report.not_advice:
+        print("\nMarked not advice:")
+        for row in report.not_advice:
+            print(f"  sources/{row.source}.txt:{row.line}: {row.sentence}\n      reason: {row.reason}")
+    for source, sentence in report.stale_marks:
+        print(f"warning: not_advice.yaml marks a sentence of {source} that no longer reads as uncovered advice: "
+              f"{sentence[:70]!r}", file=sys.stderr)
     return 0
 
 
@@ -156,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("conflicts", parents=[common], help="topics, claims, conflicts and adopted guidance")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_conflicts)
+    p = sub.add_parser("coverage", parents=[common],
+                       help="source sentences that read as advice and no claim covers, and those marked not advice")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_coverage)
     p = sub.add_parser("assess", parents=[common], help="assess one case file")
     p.add_argument("case")
     output = p.add_mutually_exclusive_group()

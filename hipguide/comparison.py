@@ -428,3 +428,82 @@ def _ok_detail(criterion: str, author: str | None, date: str | None) -> str:
 def md_source_text(text: str) -> str:
     """A whole source text as inert Markdown: every paragraph escaped, separated by blank lines."""
     return "\n\n".join(md_escape(_oneline(p)) for p in paragraphs(text))
+
+
+# --- credibility beside the claims ----------------------------------------------------------------
+
+KIND_WORDS: dict[str, str] = {"consumer_health": "consumer health site", "practitioner_blog": "practitioner's blog",
+                              "clinic_marketing": "clinic marketing", "product_marketing": "product marketing"}
+
+
+@dataclass(frozen=True)
+class VoiceCredibility:
+    """One independent voice on one side of a topic, with what an editor weighs it by."""
+
+    voice: str
+    sources: tuple[str, ...]  # the versions of the article that speak on this side
+    kind: str
+    concerns: tuple[str, ...]  # credibility flags against it (flag ids), over all its versions
+    positives: tuple[str, ...]  # positive signals (discusses alternatives, safety-netting)
+
+    def words(self) -> str:
+        """`product marketing · ⚠ product promotion, no references · ✓ safety netting` (plain text)."""
+        parts = [KIND_WORDS.get(self.kind, self.kind.replace("_", " "))]
+        if self.concerns:
+            parts.append("⚠ " + ", ".join(f.replace("_", " ") for f in self.concerns))
+        if self.positives:
+            parts.append("✓ " + ", ".join(f.replace("_", " ") for f in self.positives))
+        return " · ".join(parts)
+
+
+def voice_credibility(kb: KnowledgeBase, voice: str, sources: Iterable[str] | None = None) -> VoiceCredibility:
+    """The credibility of a voice: the flags of every version of the article (or of `sources` only)."""
+    members = tuple(sources) if sources is not None else tuple(voices(kb).get(voice, [voice]))
+    concerns: dict[str, None] = {}
+    positives: dict[str, None] = {}
+    for sid in members:
+        for f in kb.sources[sid].flags if sid in kb.sources else []:
+            (positives if f.positive else concerns).setdefault(f.flag, None)
+    kind = kb.sources[voice].kind if voice in kb.sources else "consumer_health"
+    return VoiceCredibility(voice, members, kind, tuple(concerns), tuple(positives))
+
+
+def source_flags_text(kb: KnowledgeBase, source_id: str) -> str:
+    """The credibility line shown beside each claim: its source's kind and flags (plain text, to escape)."""
+    return kb.derived(("source_flags_text", source_id),
+                      lambda: voice_credibility(kb, source_id, [source_id]).words())
+
+
+def sides(kb: KnowledgeBase, topic: str) -> dict[str, list[VoiceCredibility]]:
+    """The independent voices for (recommend / conditional) and against a topic, each with its flags.
+
+    A duplicated article is one voice; its flags are those of every version that speaks on that side.
+    """
+    def build() -> dict[str, list[VoiceCredibility]]:
+        tc = kb.conflicts.get(topic)
+        out: dict[str, list[VoiceCredibility]] = {"for": [], "against": []}
+        if tc is None:
+            return out
+        for side, stances in (("for", ("recommend", "conditional")), ("against", ("advise_against",))):
+            members: dict[str, list[str]] = {}
+            for c in tc.claims:
+                if c.stance in stances:
+                    found = members.setdefault(kb.voice(c.source), [])
+                    if c.source not in found:
+                        found.append(c.source)
+            out[side] = [voice_credibility(kb, v, members[v]) for v in sorted(members)]
+        return out
+    return kb.derived(("sides", topic), build)
+
+
+def sides_summary(kb: KnowledgeBase, topic: str) -> str:
+    """`For: 2 independent voices (…) · Against: 1 independent voice (…)`, as plain text to escape."""
+    parts = []
+    for side, label in (("for", "For"), ("against", "Against")):
+        found = sides(kb, topic)[side]
+        n = len(found)
+        who = "; ".join(f"{v.voice}" + (f" (= {', '.join(s for s in v.sources if s != v.voice)})"
+                                        if any(s != v.voice for s in v.sources) else "")
+                        + f" — {v.words()}" for v in found)
+        parts.append(f"{label}: {n} independent voice{'s' if n != 1 else ''}" + (f": {who}" if who else ""))
+    return "\n".join(parts)

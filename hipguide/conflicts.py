@@ -5,6 +5,9 @@ Each opposing pair of claims is classified:
   direct       same scope (overlapping phases and target), opposite advice;
   conditional  the phases do not overlap (avoid while overloaded, recommended for prevention);
   scope        the advice is aimed at structures that do not overlap (SI joint versus deep rotators).
+Claims limited to different manners ("stretch only gently" against "don't stretch strongly") agree,
+so they never form a pair. Pairs are counted between independent voices, so a duplicated article,
+or one article making the same point twice, counts once.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ AGAINST = frozenset({"advise_against"})
 class TopicConflict:
     topic: str
     claims: list[Claim]
-    pair_count: int = 0  # opposing pairs of claims from different voices
+    pair_count: int = 0  # opposing pairs of independent voices (a duplicated article counts once)
     pair_kinds: set[ConflictType] = field(default_factory=set)
     conflicting_claim_ids: set[str] = field(default_factory=set)
     voices: dict[str, set[str]] = field(default_factory=dict)  # stance -> independent voices
+    voice_of: dict[str, str] = field(default_factory=dict)  # source -> the independent voice it speaks for
 
     @property
     def conflict(self) -> bool:
@@ -45,14 +49,27 @@ class TopicConflict:
     def kinds(self) -> list[ConflictType]:
         return sorted(self.pair_kinds, key=SEVERITY.__getitem__, reverse=True)
 
+    def _voices(self, stances: frozenset[str]) -> list[str]:
+        return sorted({self.voice_of.get(c.source, c.source) for c in self.claims if c.stance in stances})
+
     def sources_for(self) -> list[str]:
-        return sorted({c.source for c in self.claims if c.stance in FOR})
+        """The independent voices for (recommend or conditional): a duplicated article is named once."""
+        return self._voices(FOR)
 
     def sources_against(self) -> list[str]:
-        return sorted({c.source for c in self.claims if c.stance in AGAINST})
+        """The independent voices against: a duplicated article is named once."""
+        return self._voices(AGAINST)
+
+    def all_voices(self) -> list[str]:
+        return sorted({self.voice_of.get(c.source, c.source) for c in self.claims})
 
 
-Scope = tuple[str, frozenset[str]]  # (target, phases): all a pair's classification depends on
+Scope = tuple[str, frozenset[str], str | None]  # (target, phases, manner): all a pair depends on
+
+
+def manners_agree(a: str | None, b: str | None) -> bool:
+    """Advice limited to different manners never opposes ("only gently" and "not strongly" agree)."""
+    return a is None or b is None or a == b
 
 
 def classify(kb: KnowledgeBase, a: Scope, b: Scope) -> ConflictType:
@@ -69,25 +86,30 @@ def topic_conflict(kb: KnowledgeBase, topic: str) -> TopicConflict:
     result = TopicConflict(topic=topic, claims=list(claims))
     buckets: dict[bool, dict[Scope, list[tuple[Claim, str]]]] = {True: {}, False: {}}
     for c in claims:
-        voice = kb.voice(c.source)
+        voice = result.voice_of.setdefault(c.source, kb.voice(c.source))
         result.voices.setdefault(c.stance, set()).add(voice)
         if c.stance in FOR or c.stance in AGAINST:
-            scope = (c.scope.target, frozenset(c.scope.phases))
+            scope = (c.scope.target, frozenset(c.scope.phases), c.scope.manner)
             buckets[c.stance in FOR].setdefault(scope, []).append((c, voice))
+    # Which voices each voice opposes: a pair of voices counts once however many claims each makes.
+    reach: dict[str, set[str]] = {}
     for scope_for, supporting in buckets[True].items():
         voices_for = Counter(v for _, v in supporting)
         for scope_against, opposing in buckets[False].items():
-            voices_against = Counter(v for _, v in opposing)
-            same_voice = sum(n * voices_against[v] for v, n in voices_for.items())
-            count = len(supporting) * len(opposing) - same_voice
-            if not count:
+            if not manners_agree(scope_for[2], scope_against[2]):
                 continue
-            result.pair_count += count
+            voices_against = Counter(v for _, v in opposing)
+            if len(voices_for) == 1 and voices_for.keys() == voices_against.keys():
+                continue  # one voice on both sides: an article does not conflict with itself
             result.pair_kinds.add(classify(kb, scope_for, scope_against))
+            against_set = set(voices_against)
+            for v in voices_for:
+                reach.setdefault(v, set()).update(against_set)
             # A claim takes part when the other side has a voice other than its own.
             for side, other in ((supporting, voices_against), (opposing, voices_for)):
                 total = sum(other.values())
                 result.conflicting_claim_ids.update(c.id for c, v in side if total - other[v] > 0)
+    result.pair_count = sum(len(against - {v}) for v, against in reach.items())
     return result
 
 

@@ -28,9 +28,10 @@ OVERRIDE_COUNT = "ov_count"
 
 
 def disposition_claims(kb: KnowledgeBase, topic: str) -> list[str]:
-    """Claims an editor records a disposition for: every conflicting claim plus any already disposed, in file order."""
+    """Claims an editor records a disposition for, in file order: every conflicting claim, every claim that
+    opposes the adopted stance and awaits a disposition (the living guideline), and any already disposed."""
     tc = kb.conflicts.get(topic)
-    conflicting = tc.conflicting_claim_ids if tc else set()
+    conflicting = (tc.conflicting_claim_ids if tc else set()) | {c.id for c, _ in kb.claims_awaiting_disposition(topic)}
     disposed = {d.claim for d in kb.guidance[topic].dispositions} if topic in kb.guidance else set()
     ordered = [c.id for c in kb.claims.get(topic, []) if c.id in conflicting or c.id in disposed]
     return ordered + sorted(disposed - set(ordered))
@@ -85,8 +86,12 @@ def overrides_from_form(form: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def changes_from_form(form: dict[str, Any], claims: list[str], source_hashes: dict[str, str]) -> dict[str, Any]:
+def changes_from_form(form: dict[str, Any], claims: list[str], source_hashes: dict[str, str],
+                      claim_stances: dict[str, str] | None = None) -> dict[str, Any]:
     """The `changes` for `editorial.save_guidance` from the form values.
+
+    `claim_stances` (the topic's claims as the editor sees them now) is recorded with the decision, so
+    a claim that changes stance afterwards flags the guidance "needs review" again.
 
     Condition-specific overrides are replaced by the form's when it has them (`ov_count`), and kept
     as they are otherwise.
@@ -109,6 +114,7 @@ def changes_from_form(form: dict[str, Any], claims: list[str], source_hashes: di
         "dispositions": dispositions,
         **overrides,
         "source_hashes": dict(source_hashes),
+        **({"claim_stances": dict(claim_stances)} if claim_stances is not None else {}),
     }
 
 
@@ -116,6 +122,11 @@ def current_source_hashes(kb: KnowledgeBase, topic: str) -> dict[str, str]:
     """The text hashes of the sources a topic's claims come from, as last confirmed: recorded with a decision."""
     return {sid: kb.sources[sid].text_sha256
             for sid in sorted({c.source for c in kb.claims.get(topic, [])}) if sid in kb.sources}
+
+
+def current_claim_stances(kb: KnowledgeBase, topic: str) -> dict[str, str]:
+    """The stance of each of a topic's claims as they read now: recorded with a decision."""
+    return {c.id: c.stance for c in kb.claims.get(topic, [])}
 
 
 def proposed_guidance(current: Guidance | None, topic: str, changes: dict[str, Any],

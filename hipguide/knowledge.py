@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .bodymap import centroid, inside
-from .conflicts import TopicConflict, compute_conflicts
+from .conflicts import AGAINST, FOR, TopicConflict, compute_conflicts
 from .models import (
+    PHASES,
     BodyMapFile,
     Claim,
     ClaimsFile,
@@ -33,6 +34,8 @@ from .models import (
     LikelihoodRatio,
     LikelihoodRatiosFile,
     Muscle,
+    NotAdviceFile,
+    NotAdviceMark,
     Outline,
     RedFlagRule,
     RedFlagsFile,
@@ -100,6 +103,7 @@ class KnowledgeBase:
     outlines: list[Outline] = field(default_factory=list)  # body_map.yaml: the body's outline per view
     conflicts: dict[str, TopicConflict] = field(default_factory=dict)  # filled once loading succeeds
     outcome_measures: dict[str, OutcomeMeasure] = field(default_factory=dict)  # NPRS, LEFS, PSFS with their MCIDs
+    not_advice: list[NotAdviceMark] = field(default_factory=list)  # sentences editors marked "not advice"
     _derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def derived(self, key: Hashable, build: Callable[[], D]) -> D:
@@ -148,8 +152,36 @@ class KnowledgeBase:
             for sid, digest in sorted(guidance.source_hashes.items()):
                 if sid in self.sources and sid not in changed and digest != self.sources[sid].text_sha256:
                     reasons.append(f"{sid} was re-checked after this decision was made")
+            reasons += [reason for _, reason in self.claims_awaiting_disposition(topic)]
             if reasons:
                 out[topic] = reasons
+        return out
+
+    def claims_awaiting_disposition(self, topic: str) -> list[tuple[Claim, str]]:
+        """Claims that oppose the adopted stance in a phase they speak to, with no disposition for them as
+        they now read: a new claim, or one whose stance changed since the decision (`claim_stances`).
+
+        The living guideline: each one keeps the decision "needs review", naming the claim, until an
+        editor records a disposition for it.
+        """
+        g = self.guidance.get(topic)
+        if g is None:
+            return []
+        disposed = {d.claim for d in g.dispositions}
+        out = []
+        for c in self.claims.get(topic, []):
+            opposed = [p for p in (c.scope.phases or PHASES)
+                       if (c.stance in FOR and g.phases[p].stance in AGAINST)
+                       or (c.stance in AGAINST and g.phases[p].stance in FOR)]
+            if not opposed:
+                continue
+            then = g.claim_stances.get(c.id)
+            if c.id in disposed and (then is None or then == c.stance):
+                continue
+            adopted = ", ".join(f"{p}: {g.phases[p].stance}" for p in opposed)
+            why = (f"changed from {then} to {c.stance} since this decision" if c.id in disposed
+                   else f"is {c.stance} and has no disposition")
+            out.append((c, f"claim {c.id} ({c.source}) {why}; it opposes the adopted stance ({adopted})"))
         return out
 
     def target_chain(self, target: str) -> list[str]:
@@ -471,6 +503,9 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
                 col.add_at(path, raw, loc, f"disposition for unknown claim {d.claim!r}")
             elif all_claims[d.claim][0] != g.topic:
                 col.add_at(path, raw, loc, f"claim {d.claim!r} belongs to topic {all_claims[d.claim][0]!r}, not {g.topic!r}")
+        for cid in g.claim_stances:
+            if cid not in all_claims or all_claims[cid][0] != g.topic:
+                col.add_at(path, raw, ("claim_stances", cid), f"claim_stances names {cid!r}, not a claim of topic {g.topic!r}")
         for sid in g.source_hashes:
             if sid not in sources:
                 col.add_at(path, raw, ("source_hashes", sid), f"source_hashes names unknown source {sid!r}")
@@ -566,6 +601,24 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
             outcome_measures = _index(omf.outcome_measures, p_om, raw_om, "outcome_measures", col, "outcome measure")
             for loc, message in measure_problems(omf.outcome_measures):
                 col.add_at(p_om, raw_om, loc, message)
+    # --- sentences editors marked "not advice" (for the coverage report); the file is optional
+    not_advice: list[NotAdviceMark] = []
+    p_na = root / "not_advice.yaml"
+    if p_na.exists() or col.rel(p_na) in col.overlay:
+        raw_na = col.yaml(p_na)
+        na = col.model(NotAdviceFile, raw_na, p_na)
+        seen_marks: set[tuple[str, str]] = set()
+        for i, mark in enumerate(na.not_advice if na else []):
+            key = (mark.source, normalise_text(mark.sentence))
+            if mark.source not in sources:
+                col.add_at(p_na, raw_na, ("not_advice", i, "source"), f"unknown source {mark.source!r}")
+            elif key[1] not in normalised_texts[mark.source]:
+                col.add_at(p_na, raw_na, ("not_advice", i, "sentence"),
+                           f"sentence is not verbatim in {mark.source}: {mark.sentence[:70]!r}")
+            if key in seen_marks:
+                col.add_at(p_na, raw_na, ("not_advice", i, "sentence"), "this sentence is marked twice")
+            seen_marks.add(key)
+            not_advice.append(mark)
 
     # --- vignettes
     vignettes: dict[str, Vignette] = {}
@@ -594,6 +647,7 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
         red_flags=red_flags, muscles=muscles, regions=regions, vignettes=vignettes, file_hashes=col.file_hashes,
         outlines=outlines,
         outcome_measures=outcome_measures,
+        not_advice=not_advice,
     )
 
     # --- rules that need the whole picture: every conflicting topic has reasoned, complete guidance

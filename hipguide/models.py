@@ -118,6 +118,14 @@ class Scope(Strict):
     phases: list[Phase] = Field(default_factory=list)
     target: str = "general"
     population: str | None = None
+    # How the advice is carried out, when the claim limits it (gentle, strong, painful …). "Stretch only
+    # gently" and "don't stretch strongly" agree: claims whose manners differ never form an opposing pair.
+    manner: str | None = None
+
+    @field_validator("manner")
+    @classmethod
+    def _manner_id(cls, value: str | None) -> str | None:
+        return None if value is None else _check_id(value)
 
 
 class Claim(Strict):
@@ -168,6 +176,9 @@ class Guidance(Strict):
     relied_on: list[str] = Field(default_factory=list)
     dispositions: list[ClaimDisposition] = Field(default_factory=list)
     source_hashes: dict[Id, str] = Field(default_factory=dict)
+    # The stance of each of the topic's claims when this was decided: a claim whose stance changed
+    # since (or a new one) that opposes the adopted stance makes the decision "needs review".
+    claim_stances: dict[Id, Stance] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _complete(self) -> Guidance:
@@ -185,6 +196,37 @@ class Guidance(Strict):
                 if condition in override.conditions and phase in override.phases:
                     return override.phases[phase], override
         return self.phases[phase], None
+
+    def applies(self, condition: str) -> bool:
+        """Whether the general advice is written for `condition` (an empty `applies_to` means every one)."""
+        return not self.applies_to or condition in self.applies_to
+
+    def advice_for_likeliest(self, phase: Phase, ranked: list[str]) -> tuple[PhaseAdvice, ConditionOverride | None, str | None]:
+        """The advice for the likeliest condition it speaks to, with the override and condition used.
+
+        `ranked` is most likely first. The likeliest condition decides: its own override if it has one,
+        else the general advice when that is written for it. Only a condition the guidance does not
+        speak to at all passes the choice to the next one, never the order the overrides are listed in.
+        """
+        for condition in ranked:
+            advice, override = self.advice_for(phase, condition)
+            if override is not None:
+                return advice, override, condition
+            if self.applies(condition):
+                return advice, None, None
+        return self.phases[phase], None, None
+
+
+class NotAdviceMark(Strict):
+    """A sentence of a source an editor read and found is not advice (so the coverage report skips it)."""
+
+    source: Id
+    sentence: str = Field(min_length=3)
+    reason: str = Field(min_length=3)
+
+
+class NotAdviceFile(Strict):
+    not_advice: list[NotAdviceMark] = Field(default_factory=list)
 
 
 class Condition(Strict):

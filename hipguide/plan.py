@@ -129,12 +129,9 @@ def build_plan(kb: KnowledgeBase, phase: str, conditions: list[str],
             rule, needs = withholding[topic.kind]
             withheld.append(WithheldTopic(topic_id, topic.label, rule.id, rule.label, rule.action, needs))
             continue
-        advice, override, condition = g.phases[phase], None, None
-        for cond in conditions:
-            candidate, ov = g.advice_for(phase, cond)
-            if ov is not None:
-                advice, override, condition = candidate, ov, cond
-                break
+        # `conditions` is ranked, most likely first: the likeliest condition the guidance speaks to
+        # decides which advice applies, not the order its overrides are listed in.
+        advice, override, condition = g.advice_for_likeliest(phase, conditions)
         safety_label = None
         if topic_id in safety:
             safety_label, advice = safety[topic_id]
@@ -142,7 +139,7 @@ def build_plan(kb: KnowledgeBase, phase: str, conditions: list[str],
         items.append(PlanItem(
             topic=topic_id, label=topic.label, stance=advice.stance, advice=advice.advice,
             conflict=bool(tc and tc.conflict), conflict_type=tc.kind if tc else None,
-            sources=sorted({c.source for c in tc.claims}) if tc else [],
+            sources=tc.all_voices() if tc else [],  # one voice per duplicated article
             sources_for=tc.sources_for() if tc else [], sources_against=tc.sources_against() if tc else [],
             status=g.status, version=g.version, approver=g.approver, strength=g.strength, certainty=g.certainty,
             condition=condition, override_reason=override.reason if override else None,

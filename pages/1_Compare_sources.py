@@ -25,6 +25,7 @@ from hipguide.comparison import (
     quote_in_paragraph,
     scope_text,
     selected_cell,
+    source_flags_text,
     voice_label,
 )
 from hipguide.exports import STANCE_WORDS, md_escape
@@ -144,6 +145,7 @@ with left:
                                 f"`{claim.source}`" + (f" _{md_escape(voice_label(kb, claim.source)[len(claim.source):].strip())}_"
                                                        if kb.voice(claim.source) != claim.source else ""))
                     st.markdown(md_quote_in_context(quote_in_paragraph(kb.source_texts[claim.source], claim.quote)))
+                    st.caption(f"Source credibility: {md_escape(source_flags_text(kb, claim.source))}")
                     st.caption(f"Scope: {md_escape(scope_text(kb, claim))}")
 with right:
     st.header("Guidance HipGuide uses", anchor=False)

@@ -21,6 +21,7 @@ from hipguide.editing import (
     audit_rows,
     changes_from_form,
     claim_conflicts,
+    current_claim_stances,
     current_source_hashes,
     disposition_claims,
     form_from_guidance,
@@ -57,6 +58,7 @@ from ui.common import (
     page_nav,
 )
 from ui.common import knowledge_or_stop as _knowledge
+from ui.coverage_panel import coverage_tab_label, render_coverage_panel
 from ui.topic_view import render_topic
 
 st.set_page_config(page_title="HipGuide — Editor", page_icon="✏️", layout="wide")
@@ -176,7 +178,7 @@ def guidance_tab(editor: str | None) -> None:
                  key=f"{key}rationale", persist_state="session", height=140)
 
     if claims:
-        st.markdown("### Disposition of each conflicting claim")
+        st.markdown("### Disposition of each conflicting claim, and of each claim against the adopted stance")
         by_id = kb.claims_by_id
         for cid in claims:
             claim = by_id.get(cid)
@@ -197,7 +199,7 @@ def guidance_tab(editor: str | None) -> None:
     s3.text_input("Change note (for the audit trail)", key=f"{key}note", persist_state="session")
 
     form = {k.removeprefix(key): v for k, v in ss.items() if isinstance(k, str) and k.startswith(key)}
-    changes = changes_from_form(form, claims, current_source_hashes(kb, topic))
+    changes = changes_from_form(form, claims, current_source_hashes(kb, topic), current_claim_stances(kb, topic))
     proposed, problems = proposed_guidance(g, topic, changes)
     if problems:
         st.warning("This decision cannot be saved yet:\n\n" + "\n".join(f"- {md_escape(p)}" for p in problems), icon="⚠️")
@@ -508,7 +510,8 @@ if preview_sid in kb.sources and editor is not None:
             st.rerun()
 
 tabs = st.tabs(["Adopted guidance", "Add a source", "Tag a claim",
-                f"Needs review ({len(kb.changed_sources) + len(kb.guidance_needing_review)})", "History"])
+                f"Needs review ({len(kb.changed_sources) + len(kb.guidance_needing_review)})", "History",
+                coverage_tab_label(kb)])
 with tabs[0]:
     guidance_tab(editor)
 with tabs[1]:
@@ -519,4 +522,6 @@ with tabs[3]:
     review_tab(editor)
 with tabs[4]:
     history_tab()
+with tabs[5]:
+    render_coverage_panel(kb)
 disclaimer()

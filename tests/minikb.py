@@ -110,3 +110,11 @@ def write_mini_kb(root: Path) -> Path:
         {"id": "buttock", "label": "Buttock", "view": "posterior", "finding": "loc_buttock",
          "polygon": [[10, 10], [20, 10], [20, 20]]}]})
     return root
+
+
+def set_claims(root: Path, topic: str, claims: list[dict], dispositions: list[str] | None = None) -> None:
+    """Replace a topic's claims, with an accepted disposition for each id in `dispositions`."""
+    (root / "claims" / f"{topic}.yaml").write_text(yaml.safe_dump({"topic": topic, "claims": claims}, sort_keys=False))
+    g = yaml.safe_load((root / "guidance" / f"{topic}.yaml").read_text())
+    g["dispositions"] = [{"claim": c, "disposition": "accepted", "reason": "R."} for c in (dispositions or [])]
+    (root / "guidance" / f"{topic}.yaml").write_text(yaml.safe_dump(g, sort_keys=False))

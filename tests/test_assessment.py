@@ -95,7 +95,7 @@ def test_plan_carries_conflict_flag_and_sources(mini):
     res = assess(mini, Case(findings=["loc_buttock", "test_x"], phase="prevention"))
     ice = next(i for i in res.plan if i.topic == "ice")
     assert ice.conflict and ice.conflict_type == "direct"
-    assert ice.sources_for == ["b"] and ice.sources_against == ["a", "a2"]
+    assert ice.sources_for == ["b"] and ice.sources_against == ["a"]  # a2 is the same article: one voice
     assert ice.advice == "ice advice for prevention." and ice.status == "draft"
 
 

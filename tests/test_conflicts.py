@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-import yaml
-from minikb import claim, write_mini_kb
+from minikb import claim, set_claims, write_mini_kb
 
 from hipguide.conflicts import compute_conflicts
 from hipguide.knowledge import load_knowledge
@@ -15,17 +14,10 @@ def mini(tmp_path):
     return write_mini_kb(tmp_path / "knowledge")
 
 
-def set_claims(root, topic: str, claims: list[dict], dispositions: list[str] | None = None) -> None:
-    (root / "claims" / f"{topic}.yaml").write_text(yaml.safe_dump({"topic": topic, "claims": claims}, sort_keys=False))
-    g = yaml.safe_load((root / "guidance" / f"{topic}.yaml").read_text())
-    g["dispositions"] = [{"claim": c, "disposition": "accepted", "reason": "R."} for c in (dispositions or [])]
-    (root / "guidance" / f"{topic}.yaml").write_text(yaml.safe_dump(g, sort_keys=False))
-
-
 def test_same_scope_opposite_advice_is_direct(mini):
     tc = compute_conflicts(load_knowledge(mini))["ice"]
     assert tc.conflict and tc.kind == "direct"
-    assert tc.sources_for() == ["b"] and tc.sources_against() == ["a", "a2"]
+    assert tc.sources_for() == ["b"] and tc.sources_against() == ["a"]  # a2 is the same article: one voice
 
 
 def test_non_overlapping_phases_is_conditional(mini):

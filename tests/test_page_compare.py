@@ -116,3 +116,17 @@ def test_source_cards_show_flags_with_evidence(kb: KnowledgeBase) -> None:
     assert "Same article as `deep_rotator_v1`" in shown
     for criterion in ("Author", "Date", "References", "Commercial interest", "Duplicated content"):
         assert f"**{criterion}**" in shown
+
+
+def test_every_claim_shows_its_sources_flags_and_the_summary_counts_voices_per_side(kb: KnowledgeBase) -> None:
+    at = page()
+    at.selectbox(key="topic_pick").select("ice").run()
+    assert not at.exception, at.exception
+    shown = plain(at)
+    credibility = [c.value for c in at.caption if c.value.startswith("Source credibility:")]
+    # One line per claim in the side-by-side columns and one per claim in the guidance column's cards.
+    assert len(credibility) >= len(kb.claims["ice"])
+    assert any("product marketing" in UNESCAPE.sub(r"\1", c) and "product promotion" in UNESCAPE.sub(r"\1", c)
+               for c in credibility)
+    assert "Against: 1 independent voice" in shown and "For: 2 independent voices" in shown
+    assert "`deep_rotator_v1` (= deep_rotator_v2) — product marketing" in squash(shown)

@@ -81,6 +81,7 @@ def test_sign_in_change_ice_saves_audits_and_changes_the_plan(editing: Path) -> 
     vignette = load_knowledge(editing).vignettes["04_disc_sciatica_below_knee"]
     before_plan = {i.topic: i for i in assess(load_knowledge(editing), vignette).plan}
     assert before_plan["ice"].stance == "advise_against"
+    shipped_version = load_knowledge(editing).guidance["ice"].version
 
     at = open_topic(signed_in())
     at.selectbox(key="g_ice_acute_stance").select("recommend")
@@ -95,14 +96,14 @@ def test_sign_in_change_ice_saves_audits_and_changes_the_plan(editing: Path) -> 
 
     kb = load_knowledge(editing)  # the saved knowledge validates
     g = kb.guidance["ice"]
-    assert g.phases["acute"].stance == "recommend" and g.version == 2
+    assert g.phases["acute"].stance == "recommend" and g.version == shipped_version + 1
     entry = read_audit(editing)[-1]
     assert entry["editor"] == "Ana Editor" and entry["topic"] == "ice" and entry["note"] == "trial of ice in the acute phase"
     assert entry["before"]["phases"]["acute"]["stance"] == "advise_against"
     assert entry["after"]["phases"]["acute"]["stance"] == "recommend"
     plan = {i.topic: i for i in assess(kb, vignette).plan}
     assert plan["ice"].stance == "recommend"
-    assert plan["ice"].advice.startswith("A cold pack for 10 minutes") and plan["ice"].version == 2
+    assert plan["ice"].advice.startswith("A cold pack for 10 minutes") and plan["ice"].version == shipped_version + 1
 
     # the history shows the two versions and their difference
     at.selectbox(key="hist_topic").select("ice").run()
@@ -303,3 +304,19 @@ def test_discarding_my_input_loads_their_version_into_the_form(editing: Path) ->
     open_topic(second, "ice")  # and it stays theirs, not the discarded input
     assert second.text_area(key="g_ice_acute_advice").value == "First editor's advice on ice."
     assert [e["editor"] for e in read_audit(editing)] == ["First Editor"]
+
+
+def test_a_changed_claim_against_the_adopted_stance_shows_as_needs_review(knowledge_copy: Path, monkeypatch) -> None:
+    monkeypatch.delenv("HIPGUIDE_EDITOR_PASSPHRASE", raising=False)
+    path = knowledge_copy / "claims" / "pillow_between_knees.yaml"
+    text = path.read_text()
+    # The only voice on the topic turns against the pillow: no conflict between sources, but the
+    # adopted decision rested on the claim as it was.
+    path.write_text(text.replace("stance: recommend", "stance: advise_against", 1))
+    at = page().run()
+    assert not at.exception, at.exception
+    (tab,) = [t for t in at.tabs if t.label.startswith("Needs review")]
+    assert tab.label == "Needs review (1)"
+    warning = " ".join(w.value for w in tab.warning)
+    assert "pillow\\_between\\_knees\\_lateral\\_rotator\\_trp\\_lets\\_pressure\\_off" in warning
+    assert "changed from recommend to advise\\_against" in warning

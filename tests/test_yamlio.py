@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from hipguide.yamlio import load_yaml_text
@@ -26,5 +26,9 @@ DATA = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4)
        st.sampled_from([{}, {"default_flow_style": True}, {"default_style": '"'}, {"width": 20}]))
 def test_the_fast_path_reads_what_safe_load_reads(data, style):
     text = yaml.safe_dump({"doc": data}, allow_unicode=True, **style)
+    # PyYAML's own round trip can fold two keys into one (a NEL character in a quoted key is written as
+    # a line break and read back as a space); safe_load then keeps the last, where ours refuses the
+    # duplicate, as it should. Compare only text that safe_load reads back as written.
+    assume(yaml.safe_load(text) == {"doc": data})
     assert load_yaml_text(text, "x.yaml", keep_lines=False) == yaml.safe_load(text)
     assert load_yaml_text(text, "x.yaml", keep_lines=True) == yaml.safe_load(text)

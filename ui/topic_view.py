@@ -14,6 +14,8 @@ from hipguide.comparison import (
     claims_by_stance,
     md_blockquote,
     scope_text,
+    sides,
+    source_flags_text,
     voice_label,
 )
 from hipguide.exports import STANCE_WORDS, md_escape
@@ -69,8 +71,22 @@ def _conflict_status(kb: KnowledgeBase, topic: str) -> None:
     also = f" (also {', '.join(others)})" if others else ""
     pairs = tc.pair_count
     st.warning(f"**Sources disagree — {tc.kind} conflict**{also}. {CONFLICT_WORDS[tc.kind or 'direct']}. "
-               f"{pairs} opposing pair(s) of claims across {n_voices} independent voice(s); "
+               f"{pairs} opposing pair(s) of independent voices among the {n_voices} that discuss it; "
                "a duplicated article counts once.", icon="⚡")
+    _sides(kb, topic)
+
+
+def _sides(kb: KnowledgeBase, topic: str) -> None:
+    """Independent voices per side, each with its kind and credibility flags, so they can be weighed."""
+    lines = []
+    for side, label in (("for", "For"), ("against", "Against")):
+        found = sides(kb, topic)[side]
+        lines.append(f"**{label}: {len(found)} independent voice{'s' if len(found) != 1 else ''}**")
+        for v in found:
+            also = [sid for sid in v.sources if sid != v.voice]
+            same = " " + _line(kb, f"(= {', '.join(also)})") if also else ""
+            lines.append(f"- `{v.voice}`{same} — {_line(kb, v.words())}")
+    st.markdown("\n".join(lines))
 
 
 # --- claims -------------------------------------------------------------------------------------
@@ -110,6 +126,7 @@ def _voice_card(kb: KnowledgeBase, voice: str, claims: list[Claim], disposition:
         st.markdown(f"`{claim.source}`" + (f" _{_line(kb, label.removeprefix(claim.source).strip())}_"
                                            if label != claim.source else ""))
         st.markdown(md_blockquote(claim.quote))
+        st.caption(f"Source credibility: {_line(kb, source_flags_text(kb, claim.source))}")
         st.caption(f"Scope: {_line(kb, scope_text(kb, claim))}")
         if claim.note:
             st.caption(f"Note: {_line(kb, claim.note)}")
