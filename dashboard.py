@@ -1,7 +1,8 @@
 """HipGuide — the assessment (landing page).
 
-Findings in, engine out: red-flag triage on top, then the differential with its reasons, the next best
-questions and the self-care plan, with what the sources say on the topic in focus beside it.
+Findings in, engine out: red-flag triage on top, the guided interview, then the differential with its
+reasons, the next best questions and the self-care plan, with what the sources say on the topic in focus
+beside it (below it on a tablet: ui.layout).
 Everything about the patient stays in this session's `st.session_state` (see ui.assessment_state).
 """
 
@@ -15,9 +16,14 @@ from ui import assessment_view as view
 from ui import follow_up
 from ui.assessment_state import current_case
 from ui.common import disclaimer, knowledge_or_stop, page_nav
+from ui.interview_view import render_interview
+from ui.layout import CONSULTATION_KEY, WORK_KEY, page_style
 
-st.set_page_config(page_title="HipGuide — Assessment", page_icon="🦴", layout="wide")
+# The sidebar holds only the list of pages: it starts collapsed (one tap away), so the consultation
+# gets the whole width of a tablet.
+st.set_page_config(page_title="HipGuide — Assessment", page_icon="🦴", layout="wide", initial_sidebar_state="collapsed")
 page_nav()
+page_style()
 
 kb = knowledge_or_stop()
 try:
@@ -30,12 +36,16 @@ st.title("Buttock & hip pain assessment", anchor=False)
 disclaimer()
 view.render_triage(kb, result)  # red flags always sit above everything else
 view.render_toolbar(kb, result)
+view.render_jump_links()
 
-assessment, beside = st.columns([2.7, 1], gap="medium")
+with st.container(key=CONSULTATION_KEY):
+    assessment, beside = st.columns([2.7, 1], gap="medium")
 with assessment:
-    inputs, results = st.columns([1.1, 1], gap="medium")
+    with st.container(key=WORK_KEY):
+        inputs, results = st.columns([1.1, 1], gap="medium")
     with inputs:
-        st.subheader("Findings", anchor=False)
+        render_interview(kb, result)
+        st.header("Findings", anchor=False)
         view.render_body_map(kb, result)
         view.render_findings(kb, result)
     with results:

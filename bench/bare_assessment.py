@@ -1,17 +1,22 @@
-"""Bare twin of the assessment page for the benchmark: the same kinds and counts of elements (92 two-option
-segmented controls in 7 tabs, age and sex inputs, 3 Vega-Lite charts, a dataframe, ~50 markdown blocks and
-captions, 13 plan cards, the follow-up section's outcome entry and uploader), filled with static data and no
-logic. Run: streamlit run bench/bare_assessment.py"""
+"""Bare twin of the assessment page for the benchmark: the same kinds and counts of elements (the layout's
+style block, the guided interview with its three buttons and an 91-option jump list, 91 two-option
+segmented controls in 7 tabs, 3 Vega-Lite charts (the body map with three body outlines and 36 regions),
+a dataframe, ~50 markdown blocks and captions, 13 plan cards, the follow-up section's outcome entry and
+uploader), filled with static data and no logic. Run: streamlit run bench/bare_assessment.py"""
 
 from __future__ import annotations
+
+import math
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 from bare_data import CONDITIONS, FINDINGS, PER_TAB, TABS, page_links, topic_view
 
-st.set_page_config(page_title="Bare assessment", layout="wide")
+st.set_page_config(page_title="Bare assessment", layout="wide", initial_sidebar_state="collapsed")
 page_links()
+# The same size of style block as the real page's layout rules (ui.layout), applied to nothing here.
+st.html("<style>" + "".join(f".bare-rule-{i} {{ min-height: 44px; min-width: 44px; }}\n" for i in range(30)) + "</style>")
 
 SENTENCE = ("Keep gently active rather than resting completely: walking, easy cycling or an easy jog are fine as long "
             "as the pain stays mild and settles by the next morning. ")
@@ -33,14 +38,22 @@ def _template(chart: alt.TopLevelMixin) -> dict:
 def body_map_spec() -> dict:
     squares = [{"type": "Feature", "properties": {"id": f"r{i}", "label": f"Region {i}"},
                 "geometry": {"type": "Polygon", "coordinates": [[[x, y], [x + 8, y], [x + 8, y + 8], [x, y + 8], [x, y]]]}}
-               for i, (x, y) in enumerate((10 + 10 * (i % 5), 10 + 10 * (i // 5)) for i in range(19))]
+               for i, (x, y) in enumerate((10 + 10 * (i % 6), 10 + 10 * (i // 6)) for i in range(36))]
+    # Three body outlines of 94, 47 and 94 points (a circle each, here), drawn behind the regions.
+    outlines = [{"type": "Feature", "properties": {"view": v},
+                 "geometry": {"type": "Polygon", "coordinates": [[[40 + 70 * v + 30 * math.cos(2 * math.pi * k / n),
+                                                                   50 + 45 * math.sin(2 * math.pi * k / n)]
+                                                                  for k in range(n)] + [[70 + 70 * v, 50]]]}}
+                for v, n in enumerate((94, 47, 94))]
+    backdrop = alt.Chart(alt.Data(values=outlines)).mark_geoshape(fill="#f8f9fa", stroke="#6c757d").project(
+        type="identity", reflectY=True)
     pick = alt.selection_point(name="region_pick", fields=["id"], on="click", toggle=False)
-    chart = alt.Chart().mark_geoshape(cursor="pointer").encode(
+    regions = alt.Chart().mark_geoshape(cursor="pointer").encode(
         shape=alt.Shape("geo:G"), fill=alt.Fill("referral:N"), tooltip=["label:N", "pain:N"],
         description=alt.Description("label:N"),
     ).transform_lookup(lookup="id", from_=alt.LookupData(data=alt.Data(values=squares), key="properties.id"), as_="geo",
-                       ).add_params(pick).project(type="identity", reflectY=True).properties(height=340)
-    return _template(chart)
+                       ).add_params(pick).project(type="identity", reflectY=True)
+    return _template(alt.layer(backdrop, regions).properties(height=480))
 
 
 @st.cache_resource
@@ -64,27 +77,39 @@ def contribution_spec() -> dict:
 st.title("Buttock & hip pain assessment (bare)", anchor=False)
 st.caption(SENTENCE)
 st.info("**Triage: ROUTINE** — Physiotherapy management. No red flag recorded so far.", icon="🩺")
-a, b, s, c = st.columns([2.2, 1, 1, 2.6], vertical_alignment="bottom")
-with a:
+with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
     st.segmented_control("Phase", ["Acute", "Recovery", "Prevention"], default="Acute", key="phase")
-with b:
-    st.number_input("Age (optional)", min_value=0, max_value=120, value=None, key="age")
-with s:
-    st.selectbox("Sex (optional)", ["female", "male"], index=None, key="sex")
-with c, st.container(horizontal=True):
+    st.number_input("Age", min_value=0, max_value=120, value=None, key="age", width=150, help=SENTENCE)
+    st.segmented_control("Sex", ["Female", "Male"], key="sex", help=SENTENCE)
     st.download_button("Clinical note", lambda: SENTENCE * 20, file_name="note.md", on_click="ignore")
-    st.download_button("Patient handout", lambda: SENTENCE * 20, file_name="handout.md", on_click="ignore")
+    st.download_button("Clinical note PDF", lambda: SENTENCE * 20, file_name="note.pdf", on_click="ignore")
+    st.download_button("Patient handout", lambda: SENTENCE * 20, file_name="handout.pdf", on_click="ignore")
     st.button("New patient", type="primary")
+with st.container(key="jump_links"):
+    st.markdown("Go to: [Differential](#differential) · [Plan](#plan) · [What the sources say](#sources)")
 
-main, beside = st.columns([2.7, 1], gap="large")
+main, beside = st.columns([2.7, 1], gap="medium")
 with main:
-    inputs, results = st.columns([1, 1.1])
+    inputs, results = st.columns([1.1, 1], gap="medium")
     with inputs:
-        st.subheader("Findings", anchor=False)
+        with st.container(border=True):
+            st.header("Guided interview", anchor=False)
+            st.caption(SENTENCE)
+            st.markdown(":red-badge[Red-flag screen] :gray-badge[Red flags]")
+            st.markdown("### " + FINDINGS[0])
+            st.markdown("**How:** " + SENTENCE)
+            st.markdown("**Positive if:** " + SENTENCE)
+            with st.container(horizontal=True):
+                st.button("Yes", key="yes", type="primary", icon=":material/check:")
+                st.button("No", key="no", icon=":material/close:")
+                st.button("Skip", key="skip", icon=":material/skip_next:", type="tertiary")
+            st.selectbox("Jump to any finding", FINDINGS, index=None, key="jump", help=SENTENCE)
+        st.header("Findings", anchor=False)
         rows = [{"id": f"r{i}", "label": f"Region {i}", "referral": ["essential", "spillover", "none"][i % 3],
-                 "pain": "marked" if i == 5 else ""} for i in range(19)]
+                 "pain": "marked" if i == 5 else ""} for i in range(36)]
         st.vega_lite_chart(pd.DataFrame(rows), body_map_spec(), key="body_map", on_select="rerun", width="stretch")
         st.caption(SENTENCE)
+        st.checkbox("Pain drawing complete", key="drawing", help=SENTENCE)
         st.caption(SENTENCE)
         k = 0
         for tab, n in zip(st.tabs(TABS), PER_TAB, strict=True):
@@ -96,14 +121,14 @@ with main:
                         st.segmented_control(FINDINGS[k], ["present", "absent"], key=f"f{k}", help=SENTENCE)
                     k += 1
     with results:
-        st.subheader("Differential", anchor=False)
+        st.header("Differential", anchor=False)
         st.caption(SENTENCE)
         st.markdown("**Most likely:** 1. " + CONDITIONS[0] + " **62%** · 2. " + CONDITIONS[1] + " **20%**")
         diff = [{"label": c, "probability": 0.6 - 0.06 * i, "prior": 0.1, "shown": f"{60 - 6 * i}%",
                  "role": "plan" if i == 0 else "other"} for i, c in enumerate(CONDITIONS)]
         st.vega_lite_chart(pd.DataFrame(diff), differential_spec(), width="stretch")
         st.caption(SENTENCE)
-        st.subheader("Why", anchor=False)
+        st.header("Why", anchor=False)
         st.selectbox("Explain", CONDITIONS, key="explain")
         st.markdown(SENTENCE)
         contrib = [{"finding": FINDINGS[i], "effect": 0.9 - 0.2 * i, "direction": "for" if i < 5 else "against",
@@ -113,10 +138,10 @@ with main:
         st.caption(SENTENCE)
         with st.expander("Likelihood ratios and their references"):
             st.dataframe(pd.DataFrame(contrib), hide_index=True, width="stretch")
-        st.subheader("Next best questions", anchor=False)
+        st.header("Next best questions", anchor=False)
         st.caption(SENTENCE)
         st.markdown("\n".join(f"- **{FINDINGS[i]}**  \n  _{CONDITIONS[0]}_ (62% now): if positive → 80%" for i in range(5)))
-        st.subheader("Plan — acute phase", anchor=False)
+        st.header("Plan — acute phase", anchor=False)
         st.caption(SENTENCE)
         cols = st.columns(2)
         for i in range(13):
@@ -139,7 +164,7 @@ with main:
         down.download_button("Visit record (FHIR)", lambda: SENTENCE * 20, file_name="visit.json", on_click="ignore")
         up.file_uploader("Earlier visit records", type=["json"], accept_multiple_files=True, key="upload", help=SENTENCE)
 with beside:
-    st.subheader("Sources on this topic", anchor=False)
+    st.header("Sources on this topic", anchor=False)
     st.selectbox("Topic in focus", [f"Topic {i}" for i in range(13)], key="focus")
     st.markdown("**Topic 0**")
     topic_view(SENTENCE, rows=12, quotes=10, boxed_rows=True)

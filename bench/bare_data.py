@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 TABS = ["Red flags", "History", "Location", "Aggravators", "Nerve signs", "Exam", "Risk"]
-PER_TAB = [12, 18, 11, 11, 2, 32, 5]  # 91 findings, as on the assessment page
+PER_TAB = [16, 18, 11, 11, 2, 32, 1]  # 91 findings, as on the assessment page
 FINDINGS = [f"Finding {i}: a clinical sign or symptom label" for i in range(sum(PER_TAB))]
 
 

@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .bodymap import apply_pain_drawing
 from .models import AGE_MAX, TRIAGE_ORDER, Case, RedFlagRule
 
 if TYPE_CHECKING:
@@ -262,6 +263,9 @@ class Assessment:
                 {"finding": c.finding, "warning": c.warning, "because": list(c.because)} for c in self.cautions.values()
             ],
             "phase": self.case.phase,
+            "pain_drawing_complete": self.case.pain_drawing_complete,
+            # As assessed: with "pain drawing complete", the unmarked locations are listed as absent.
+            "assessed": {"present": sorted(self.case.findings), "absent": sorted(self.case.absent)},
             "sufficient_information": self.sufficient,
             "sufficiency_note": self.sufficiency_note,
             "none_fits": self.none_fits,
@@ -628,6 +632,7 @@ def assess(kb: KnowledgeBase, case: Case | dict[str, Any]) -> Assessment:
                 message += f" (got {first['input']!r})"  # an out-of-range score names what was given
             raise AssessmentError(f"malformed case: {where + ': ' if where else ''}{message}") from None
     check_case(kb, case)
+    case = apply_pain_drawing(kb, case)  # "pain drawing complete": unmarked regions become checked and absent
     tri = triage(kb, case)
     cautions = examination_cautions(kb, case, tri)
     results = differential(kb, case)

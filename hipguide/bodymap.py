@@ -4,8 +4,10 @@ Pure functions over the knowledge base (no Streamlit): the page draws what `regi
 hands the clicked region ids to `toggle_regions`.
 
 Coordinates: each view (posterior, lateral, anterior) is drawn in its own 0–100 box with y = 100 at
-the top (body_map.yaml). `view_offsets` places the views side by side, trimmed to what they contain,
-so one chart shows all three.
+the top of the head (body_map.yaml). `view_offsets` places the views side by side, trimmed to each
+view's body outline, so one chart shows all three. A region marked `mirror` is drawn on both sides.
+
+The pain drawing: `apply_pain_drawing` is the engine's rule for "pain drawing complete".
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .knowledge import KnowledgeBase
-    from .models import Region
+    from .models import Case, Region
 
 VIEWS: tuple[str, ...] = ("posterior", "lateral", "anterior")
 VIEW_TITLES: dict[str, str] = {"posterior": "Back", "lateral": "Side", "anterior": "Front"}
 SELECTION_FIELD = "region"  # the field a point selection on the map reports
 VIEW_GAP = 10.0             # space between two views, in body-map units
-BACKDROP_PAD = 3.0          # how far the pale outline behind a view reaches beyond its regions
+BACKDROP_PAD = 3.0          # a view without a drawn outline: how far its fallback hull reaches beyond its regions
 
 # Which conditions get their muscles' referral zones drawn.
 OVERLAY_MAX_CONDITIONS = 3
@@ -44,18 +46,75 @@ class Referral:
 
 # --- geometry ------------------------------------------------------------------------------------
 
+MIRROR_SUFFIX = "/other_side"  # a drawn id's suffix for a region's mirror image (never a valid region id)
+MIDLINE = 50.0
+
+
+@dataclass(frozen=True)
+class DrawnRegion:
+    """One shape on the map: a region, or its mirror image on the other side of the body."""
+
+    id: str                 # what a click reports: the region id, plus MIRROR_SUFFIX for the mirror image
+    region: Region
+    polygon: tuple[tuple[float, float], ...]
+
+
+def drawn_regions(kb: KnowledgeBase) -> list[DrawnRegion]:
+    """Every shape the map draws, in file order; a mirrored region right after its original."""
+
+    def build() -> list[DrawnRegion]:
+        out = []
+        for r in kb.regions:
+            out.append(DrawnRegion(r.id, r, tuple(r.polygon)))
+            if r.mirror:
+                out.append(DrawnRegion(r.id + MIRROR_SUFFIX, r, tuple((2 * MIDLINE - x, y) for x, y in r.polygon)))
+        return out
+
+    return _derived(kb, "bodymap.drawn_regions", build)
+
+
+def region_of(drawn_id: str) -> str:
+    """The region id behind a drawn shape's id."""
+    return drawn_id.removesuffix(MIRROR_SUFFIX)
+
+
+def _derived(kb: Any, key: str, build: Any) -> Any:
+    # The knowledge base caches what is derived from it; a plain stand-in (tests) just builds it.
+    derived = getattr(kb, "derived", None)
+    return derived(key, build) if callable(derived) else build()
+
+
+def _outlines(kb: KnowledgeBase) -> dict[str, list[tuple[float, float]]]:
+    """The drawn body outline per view; a view without one gets the padded hull of its regions."""
+    given = {o.view: list(o.polygon) for o in getattr(kb, "outlines", [])}
+    out: dict[str, list[tuple[float, float]]] = {}
+    for view in _views_in_use(kb):
+        if view in given:
+            out[view] = given[view]
+            continue
+        hull = _convex_hull([p for d in drawn_regions(kb) if d.region.view == view for p in d.polygon])
+        cx = sum(x for x, _ in hull) / len(hull)
+        cy = sum(y for _, y in hull) / len(hull)
+        padded = []
+        for x, y in hull:
+            d = math.hypot(x - cx, y - cy) or 1.0
+            padded.append((x + (x - cx) / d * BACKDROP_PAD, y + (y - cy) / d * BACKDROP_PAD))
+        out[view] = padded
+    return out
+
+
 def _views_in_use(kb: KnowledgeBase) -> list[str]:
     present = {r.view for r in kb.regions}
     return [v for v in VIEWS if v in present]
 
 
 def view_offsets(kb: KnowledgeBase) -> dict[str, float]:
-    """x offset per view so the views sit side by side, each trimmed to the regions it holds."""
+    """x offset per view so the views sit side by side, each trimmed to its outline."""
     offsets: dict[str, float] = {}
     cursor = 0.0
-    for view in _views_in_use(kb):
-        xs = [x for r in kb.regions if r.view == view for x, _ in r.polygon]
-        left, right = min(xs) - BACKDROP_PAD, max(xs) + BACKDROP_PAD
+    for view, outline in _outlines(kb).items():
+        xs = [x for x, _ in outline]
+        left, right = min(xs), max(xs)
         offsets[view] = cursor - left
         cursor += (right - left) + VIEW_GAP
     return offsets
@@ -74,6 +133,16 @@ def centroid(points: list[tuple[float, float]]) -> tuple[float, float]:
     return cx / (3 * area), cy / (3 * area)
 
 
+def inside(point: tuple[float, float], polygon: list[tuple[float, float]]) -> bool:
+    """Whether a point lies inside a simple polygon (even-odd ray casting)."""
+    x, y = point
+    result = False
+    for (x0, y0), (x1, y1) in zip(polygon, [*polygon[1:], polygon[0]], strict=True):
+        if (y0 > y) != (y1 > y) and x < x0 + (y - y0) * (x1 - x0) / (y1 - y0):
+            result = not result
+    return result
+
+
 def _ring(points: Iterable[tuple[float, float]], dx: float) -> list[list[float]]:
     ring = [[round(x + dx, 3), round(y, 3)] for x, y in points]
     if ring[0] != ring[-1]:
@@ -82,12 +151,12 @@ def _ring(points: Iterable[tuple[float, float]], dx: float) -> list[list[float]]
 
 
 def region_features(kb: KnowledgeBase) -> list[dict[str, Any]]:
-    """One GeoJSON Feature per region (id = region id), views placed side by side. Static per knowledge."""
+    """One GeoJSON Feature per drawn shape (id = drawn id), views side by side. Static per knowledge."""
     offsets = view_offsets(kb)
     return [
-        {"type": "Feature", "id": r.id, "properties": {"region": r.id},
-         "geometry": {"type": "Polygon", "coordinates": [_ring(r.polygon, offsets[r.view])]}}
-        for r in kb.regions
+        {"type": "Feature", "id": d.id, "properties": {"region": d.id},
+         "geometry": {"type": "Polygon", "coordinates": [_ring(d.polygon, offsets[d.region.view])]}}
+        for d in drawn_regions(kb)
     ]
 
 
@@ -113,32 +182,43 @@ def _convex_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]
 
 
 def backdrop_features(kb: KnowledgeBase) -> list[dict[str, Any]]:
-    """A pale outline behind each view (the padded convex hull of its regions), for orientation only."""
+    """The body's outline in each view (body_map.yaml's outlines), behind the regions."""
     offsets = view_offsets(kb)
-    features = []
-    for view in _views_in_use(kb):
-        hull = _convex_hull([p for r in kb.regions if r.view == view for p in r.polygon])
-        cx = sum(x for x, _ in hull) / len(hull)
-        cy = sum(y for _, y in hull) / len(hull)
-        padded = []
-        for x, y in hull:
-            d = math.hypot(x - cx, y - cy) or 1.0
-            padded.append((x + (x - cx) / d * BACKDROP_PAD, y + (y - cy) / d * BACKDROP_PAD))
-        features.append({"type": "Feature", "id": f"backdrop_{view}", "properties": {"view": view},
-                         "geometry": {"type": "Polygon", "coordinates": [_ring(padded, offsets[view])]}})
-    return features
+    return [{"type": "Feature", "id": f"outline_{view}", "properties": {"view": view},
+             "geometry": {"type": "Polygon", "coordinates": [_ring(outline, offsets[view])]}}
+            for view, outline in _outlines(kb).items()]
 
 
 def view_titles(kb: KnowledgeBase) -> list[dict[str, Any]]:
-    """Where to print each view's title: centred above it."""
+    """Where to print each view's title: centred above its outline."""
     offsets = view_offsets(kb)
     out = []
-    for view in _views_in_use(kb):
-        pts = [p for r in kb.regions if r.view == view for p in r.polygon]
-        xs, ys = [x for x, _ in pts], [y for _, y in pts]
+    for view, outline in _outlines(kb).items():
+        xs, ys = [x for x, _ in outline], [y for _, y in outline]
         out.append({"view": view, "title": VIEW_TITLES[view],
-                    "x": round((min(xs) + max(xs)) / 2 + offsets[view], 3), "y": round(max(ys) + 2 * BACKDROP_PAD + 2, 3)})
+                    "x": round((min(xs) + max(xs)) / 2 + offsets[view], 3), "y": round(max(ys) + 2, 3)})
     return out
+
+
+# --- the pain drawing ----------------------------------------------------------------------------
+
+def mapped_location_findings(kb: KnowledgeBase) -> list[str]:
+    """The location findings the body map can set, in the findings file's order."""
+    on_map = {r.finding for r in kb.regions if r.finding}
+    return [fid for fid in kb.findings if fid in on_map]
+
+
+def apply_pain_drawing(kb: KnowledgeBase, case: Case) -> Case:
+    """The case as the engine assesses it: once the pain drawing is complete, every location the map
+    can mark that the patient did not mark is checked and absent. Until then an unmarked region is not
+    assessed (never negative). Findings already recorded either way are kept as they are."""
+    if not case.pain_drawing_complete:
+        return case
+    recorded = set(case.findings) | set(case.absent)
+    unmarked = [fid for fid in mapped_location_findings(kb) if fid not in recorded]
+    if not unmarked:
+        return case
+    return case.model_copy(update={"absent": [*case.absent, *unmarked]})
 
 
 # --- the overlay ---------------------------------------------------------------------------------
@@ -185,26 +265,29 @@ def referral_level(hits: list[Referral] | None) -> str:
 # --- per-patient chart rows ----------------------------------------------------------------------
 
 def region_rows(kb: KnowledgeBase, present: Iterable[str] = (),
-                overlay: Mapping[str, list[Referral]] | None = None) -> list[dict[str, Any]]:
-    """One row per region for the chart: what it is, whether the patient's pain is marked there, and
-    which likely muscles refer there. Only these rows change from patient to patient."""
-    present = set(present)
+                overlay: Mapping[str, list[Referral]] | None = None, absent: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """One row per drawn shape for the chart: what it is, whether the patient's pain is marked there
+    (or checked and absent), and which likely muscles refer there. Only these rows change per patient."""
+    present, absent = set(present), set(absent)
     overlay = overlay or {}
     offsets = view_offsets(kb)
     rows = []
-    for r in kb.regions:
+    for d in drawn_regions(kb):
+        r = d.region
         hits = overlay.get(r.id, [])
         finding = kb.findings.get(r.finding) if r.finding else None
-        cx, cy = centroid(list(r.polygon))
+        cx, cy = centroid(list(d.polygon))
         muscles = "; ".join(f"{h.muscle_label} ({'main zone' if h.essential else 'spillover'})" for h in hits)
+        marked = bool(r.finding and r.finding in present)
         rows.append({
-            SELECTION_FIELD: r.id,
+            SELECTION_FIELD: d.id,
             "label": r.label,
             "view": VIEW_TITLES.get(r.view, r.view),
             "finding": r.finding or "",
             "sets": finding.label if finding else "no location finding (referral zone only)",
-            "marked": bool(r.finding and r.finding in present),
-            "pain": "Pain marked" if r.finding and r.finding in present else "Not marked",
+            "marked": marked,
+            "pain": ("Pain marked" if marked else "No pain here (checked)" if r.finding and r.finding in absent
+                     else "Not marked"),
             "referral": referral_level(hits),
             "muscles": muscles or "none of the likely conditions' muscles",
             "cx": round(cx + offsets[r.view], 3),

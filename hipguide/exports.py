@@ -114,37 +114,66 @@ def clinical_note(kb: KnowledgeBase, result: Assessment, earlier: Sequence[Visit
     return "\n".join(lines) + "\n"
 
 
+PHASE_PLAIN = {"acute": "while it is sore now", "recovery": "while it settles and you return to activity",
+               "prevention": "to keep it from coming back"}
+
+
 def patient_handout(kb: KnowledgeBase, result: Assessment, earlier: Sequence[VisitRecord] = (),
                     visit_date: dt.date | None = None) -> str:
+    """The plan in plain words for the patient: what to do, what to avoid, how the scores have moved,
+    when to seek care, and the basis.
+
+    Markdown; `hipguide.pdf.handout_pdf` prints it. "When to seek care" gives the triage in the banner's
+    own words: its level and headline, and each red flag's action word for word.
+    """
     tri = result.triage
-    lines = ["# Your self-care plan", ""]
+    phase = result.case.phase
+    lines = ["# Your self-care plan", "", f"For the {phase} phase: {PHASE_PLAIN.get(phase, phase)}.", ""]
     if result.plan_withheld or tri.level == "emergency":
         lines += ["**Please seek medical care today, as your physiotherapist has advised.** Do not start any "
                   "self-treatment until you have been seen.", ""]
     elif tri.level == "urgent":
         lines += ["**Your physiotherapist has asked you to see a doctor soon.** Until then, follow only the advice "
                   "below.", ""]
-    if tri.red_flags:
-        lines += ["## What your physiotherapist has advised", ""]
-        lines += [f"- {md_escape(action)}" for action in dict.fromkeys(r.action for r in tri.red_flags)]
-        lines.append("")
-    shown = [item for item in result.plan if item.stance != "neutral"]
-    if shown:
+    do = [item for item in result.plan if item.stance in ("recommend", "conditional")]
+    avoid = [item for item in result.plan if item.stance == "advise_against"]
+    if do:
         lines += ["## Your plan", ""]
         lines += [f"- **{md_escape(item.label)}** ({STANCE_WORDS[item.stance].lower()}): {md_escape(item.advice)}"
-                  for item in shown]
+                  for item in do]
+        lines.append("")
+    if avoid:
+        lines += ["## What to avoid", ""]
+        lines += [f"- **{md_escape(item.label)}**: {md_escape(item.advice)}" for item in avoid]
         lines.append("")
     if result.withheld:
         lines += ["## Not for now", "", "Please do not start these until a doctor has seen you:", ""]
         lines += [f"- {md_escape(w.label)}" for w in result.withheld]
         lines.append("")
     lines += progress_handout_lines(kb, result, earlier, visit_date)
+    lines += ["## When to seek care", ""]
+    if tri.red_flags:
+        lines += [f"**Triage: {tri.level.upper()} — {md_escape(tri.headline)}.**", ""]
+        lines += [f"- **{md_escape(r.label)}** — {md_escape(r.action)}" for r in tri.red_flags]
+        lines.append("")
     reviews = [r.review_within_weeks for r in tri.safety_nets if r.review_within_weeks]
     if reviews and tri.level == "routine":
         weeks = min(reviews)
         lines += [f"**Review:** come back within {weeks} week{'s' if weeks != 1 else ''} if your pain is not clearly "
                   "easing, and sooner if it gets worse, wakes you every night, or you lose weight without trying.", ""]
-    lines += [f"_{HANDOUT_DISCLAIMER}_"]
+    lines += [md_escape(HANDOUT_DISCLAIMER), ""]
+    lines += ["## What this plan is based on", ""]
+    if result.plan_conditions and not result.plan_withheld:
+        likely = ", ".join(md_escape(kb.conditions[c].label) for c in result.plan_conditions if c in kb.conditions)
+        lines.append(f"- What your physiotherapist found points most to: {likely}. This is a working explanation "
+                     "that your physiotherapist will keep checking.")
+    for item in result.plan:
+        basis = f"guidance version {item.version}, {'approved' if item.status == 'approved' else 'draft, not yet approved'}"
+        if item.conflict:
+            basis += "; the sources disagree on this, and the reasons for the choice are recorded"
+        lines.append(f"- {md_escape(item.label)}: {md_escape(basis)}.")
+    if result.plan_withheld:
+        lines.append(f"- {md_escape(result.plan_withheld)}")
     return "\n".join(lines) + "\n"
 
 

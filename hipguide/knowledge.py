@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from .bodymap import centroid, inside
 from .conflicts import AGAINST, FOR, TopicConflict, compute_conflicts
 from .models import (
     PHASES,
@@ -38,6 +39,7 @@ from .models import (
     Muscle,
     NotAdviceFile,
     NotAdviceMark,
+    Outline,
     OutsideCause,
     OutsideCausesFile,
     RedFlagRule,
@@ -106,6 +108,7 @@ class KnowledgeBase:
     dependence_groups: dict[str, DependenceGroup] = field(default_factory=dict)
     composite_rules: list[CompositeRule] = field(default_factory=list)
     outside_causes: list[OutsideCause] = field(default_factory=list)
+    outlines: list[Outline] = field(default_factory=list)  # body_map.yaml: the body's outline per view
     conflicts: dict[str, TopicConflict] = field(default_factory=dict)  # filled once loading succeeds
     outcome_measures: dict[str, OutcomeMeasure] = field(default_factory=dict)  # NPRS, LEFS, PSFS with their MCIDs
     not_advice: list[NotAdviceMark] = field(default_factory=list)  # sentences editors marked "not advice"
@@ -290,6 +293,25 @@ class _Collector:
                     line = self.line(data, loc)
                 self.add(path, line, message)
             return None
+
+
+def _check_body_map(bm: BodyMapFile, raw: Any, path: Path, findings: dict[str, Finding], col: _Collector) -> None:
+    """One outline per view; each region inside its view's outline; every location finding on the map."""
+    outlines: dict[str, Any] = {}
+    for i, outline in enumerate(bm.outlines):
+        if outline.view in outlines:
+            col.add_at(path, raw, ("outlines", i, "view"), f"a second outline for the {outline.view} view")
+        outlines.setdefault(outline.view, outline)
+    for i, region in enumerate(bm.regions):
+        outline = outlines.get(region.view)
+        if bm.outlines and outline is None:
+            col.add_at(path, raw, ("regions", i, "view"), f"no outline for the {region.view} view")
+        elif outline is not None and not inside(centroid(list(region.polygon)), list(outline.polygon)):
+            col.add_at(path, raw, ("regions", i, "polygon"), f"region {region.id!r} lies outside the {region.view} outline")
+    mapped = {r.finding for r in bm.regions}
+    for fid, finding in findings.items():
+        if finding.group == "location" and fid not in mapped:
+            col.add_at(path, raw, ("regions",), f"location finding {fid!r} has no region on the body map")
 
 
 def _index(items: list[Any], path: Path, raw: Any, list_key: str, col: _Collector, kind: str) -> dict[str, Any]:
@@ -600,10 +622,13 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
     raw_bm = col.yaml(p_bm)
     bm = col.model(BodyMapFile, raw_bm, p_bm)
     regions = list(bm.regions) if bm else []
+    outlines = list(bm.outlines) if bm else []
     region_ids = _index(regions, p_bm, raw_bm, "regions", col, "region")
     for i, region in enumerate(regions):
         if region.finding is not None and findings and region.finding not in findings:
             col.add_at(p_bm, raw_bm, ("regions", i, "finding"), f"unknown finding {region.finding!r}")
+    if bm:
+        _check_body_map(bm, raw_bm, p_bm, findings, col)
 
     p_rz = root / "referral_zones.yaml"
     raw_rz = col.yaml(p_rz)
@@ -675,6 +700,7 @@ def _load_knowledge(root: Path | str | None, overlay: dict[str, str] | None) -> 
         guidance=guidance, conditions=conditions, findings=findings, likelihood_ratios=likelihood_ratios,
         red_flags=red_flags, muscles=muscles, regions=regions, vignettes=vignettes, file_hashes=col.file_hashes,
         dependence_groups=groups, composite_rules=composites, outside_causes=outside,
+        outlines=outlines,
         outcome_measures=outcome_measures,
         not_advice=not_advice,
     )

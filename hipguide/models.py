@@ -518,23 +518,38 @@ class ReferralZonesFile(Strict):
     muscles: list[Muscle] = Field(min_length=1)
 
 
+def _points_in_box(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    for x, y in points:
+        if not (0 <= x <= 100 and 0 <= y <= 100):
+            raise ValueError(f"polygon point ({x}, {y}) lies outside the 0–100 box")
+    return points
+
+
 class Region(Strict):
     id: Id
     label: str = Field(min_length=1)
     view: View
     finding: Id | None = None
+    # Drawn on both sides of the body (mirrored about the view's midline, x = 50): a location finding
+    # records where, not which side, and the patient points at the side that hurts.
+    mirror: bool = False
     polygon: list[tuple[float, float]] = Field(min_length=3)
 
-    @field_validator("polygon")
-    @classmethod
-    def _in_box(cls, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        for x, y in points:
-            if not (0 <= x <= 100 and 0 <= y <= 100):
-                raise ValueError(f"polygon point ({x}, {y}) lies outside the 0–100 box")
-        return points
+    _in_box = field_validator("polygon")(_points_in_box)
+
+
+class Outline(Strict):
+    """The drawn outline of the whole body in one view: what the patient recognises and points at."""
+
+    view: View
+    label: str = Field(min_length=1)
+    polygon: list[tuple[float, float]] = Field(min_length=3)
+
+    _in_box = field_validator("polygon")(_points_in_box)
 
 
 class BodyMapFile(Strict):
+    outlines: list[Outline] = Field(default_factory=list)
     regions: list[Region] = Field(min_length=1)
 
 
@@ -591,6 +606,9 @@ class Case(Strict):
     age: int | None = Field(default=None, ge=0, le=120)
     sex: Sex | None = None
     outcomes: Outcomes | None = None
+    # The pain drawing is complete: every location the body map can mark and the patient did not mark
+    # counts as checked and absent. Until then an unmarked region is not assessed.
+    pain_drawing_complete: bool = False
 
     @model_validator(mode="after")
     def _not_both(self) -> Case:

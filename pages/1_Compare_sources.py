@@ -103,7 +103,7 @@ rows = matrix_rows(kb, filters)
 allowed = list(dict.fromkeys(r["topic"] for r in rows))
 
 # --- the matrix -----------------------------------------------------------------------------------
-st.subheader("Topic × source matrix", anchor=False)
+st.header("Topic × source matrix", anchor=False)
 if not rows:
     st.info("No topic matches these filters.")
     st.stop()
@@ -127,14 +127,14 @@ if clicked_voice and clicked == topic:
 # --- the claims in context, beside the adopted guidance -------------------------------------------
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.subheader("What each source says, in context", anchor=False)
+    st.header("What each source says, in context", anchor=False)
     source_filter = None if filters.sources is None else list(filters.sources)
     groups = claims_by_stance(kb, topic, phase=filters.phase, sources=source_filter)
     if not groups:
         st.info("No claim on this topic matches the filters.")
     for stance, column in zip(groups, st.columns(max(len(groups), 1)), strict=False):
         with column:
-            st.markdown(f"#### {STANCE_ICON[stance]} {STANCE_WORDS[stance]}")
+            st.markdown(f"### {STANCE_ICON[stance]} {STANCE_WORDS[stance]}")
             for claim in groups[stance]:
                 selected = clicked_voice is not None and kb.voice(claim.source) == clicked_voice
                 with st.container(border=True):
@@ -146,12 +146,12 @@ with left:
                     st.caption(f"Source credibility: {md_escape(source_flags_text(kb, claim.source))}")
                     st.caption(f"Scope: {md_escape(scope_text(kb, claim))}")
 with right:
-    st.subheader("Guidance HipGuide uses", anchor=False)
+    st.header("Guidance HipGuide uses", anchor=False)
     render_topic(kb, topic, compact=True)
 
 # --- source cards ---------------------------------------------------------------------------------
 st.divider()
-st.subheader("Source cards", anchor=False)
+st.header("Source cards", anchor=False)
 st.caption("Credibility signals after the JAMA benchmarks, HONcode and DISCERN, each with the evidence for it. "
            "⚠ a concern, ✓ no concern found or a positive signal.")
 shown = [s for s in kb.sources if s in chosen_sources]
@@ -159,7 +159,7 @@ for i in range(0, len(shown), 2):
     for sid, column in zip(shown[i:i + 2], st.columns(2), strict=False):
         src = kb.sources[sid]
         with column, st.container(border=True, key=f"card_{sid}"):
-            st.markdown(f"##### {md_escape(src.title)}")
+            st.markdown(f"### {md_escape(src.title)}")
             meta = [f"`{sid}`", md_escape(src.publisher), md_escape(src.kind.replace("_", " "))]
             meta.append(f"by {md_escape(src.author)}" if src.author else "no named author")
             meta.append(md_escape(src.date) if src.date else "undated")

@@ -115,7 +115,7 @@ def guidance_tab(editor: Editor | None) -> None:
     with st.expander("Current adopted guidance and the sources", expanded=False):
         render_topic(kb, topic)
 
-    st.markdown(f"##### Editing version {g.version} ({g.status}) → {g.version + 1} (draft)")
+    st.markdown(f"### Editing version {g.version} ({g.status}) → {g.version + 1} (draft)")
     for phase, column in zip(PHASES, st.columns(3), strict=True):
         with column:
             st.selectbox(f"{phase.capitalize()}: stance", STANCES, key=f"{key}{phase}_stance", persist_state="session", format_func=words)
@@ -130,7 +130,7 @@ def guidance_tab(editor: Editor | None) -> None:
                  key=f"{key}rationale", persist_state="session", height=140)
 
     if claims:
-        st.markdown("##### Disposition of each conflicting claim, and of each claim against the adopted stance")
+        st.markdown("### Disposition of each conflicting claim, and of each claim against the adopted stance")
         by_id = kb.claims_by_id
         for cid in claims:
             claim = by_id.get(cid)
@@ -192,7 +192,7 @@ def approval_box(topic: str, rel: str, g: Guidance, editor: Editor, key: str) ->
 
 def override_fields(key: str, add_key: str) -> None:
     """Condition-specific advice: for each override, its conditions, its advice per phase and why it differs."""
-    st.markdown("##### Condition-specific advice")
+    st.markdown("### Condition-specific advice")
     count = ss.get(key + OVERRIDE_COUNT, 0)
     st.caption("Advice that replaces the general advice above for some conditions (a safety rule, say). A phase left "
                "on “same as the general advice” follows the general advice for those conditions too."
@@ -392,13 +392,13 @@ def review_tab(editor: Editor | None) -> None:
 
 
 def history_tab() -> None:
-    st.markdown("##### Every save, newest first (from git)")
+    st.markdown("### Every save, newest first (from git)")
     every = saves(root)
     if every:
         st.dataframe(pd.DataFrame(history_rows(every)), hide_index=True, width="stretch")
     else:
         st.caption("No saves recorded yet (or the knowledge folder is not in git).")
-    st.markdown("##### A topic's guidance, version against version")
+    st.markdown("### A topic's guidance, version against version")
     topic = st.selectbox("Topic", list(kb.topics), key="hist_topic", format_func=lambda t: kb.topics[t].label)
     versions = topic_versions(root, topic)
     if len(versions) < 2:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from types import SimpleNamespace
 
 import pytest
@@ -9,7 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hipguide import bodymap
-from hipguide.models import Condition, Finding, Muscle, Region
+from hipguide.assessment import assess
+from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, load_knowledge
+from hipguide.models import Case, Condition, Finding, Muscle, Region
+from hipguide.yamlio import KnowledgeError
 from ui.formats import selected_regions
 
 
@@ -182,3 +186,96 @@ def test_shipped_overlay_for_deep_rotator_overload_covers_the_deep_buttock(kb):
     region_of = {r.id: r for r in kb.regions}
     assert any(region_of[rid].finding == "loc_deep_central_buttock" and bodymap.referral_level(hits) == bodymap.ESSENTIAL
                for rid, hits in overlay.items())
+
+
+# --- both sides of the body ----------------------------------------------------------------------
+
+def test_a_click_on_either_side_of_the_body_marks_the_same_place(kb):
+    mirrored = next(r for r in kb.regions if r.mirror and r.finding == "loc_deep_central_buttock")
+    other_side = click(mirrored.id + bodymap.MIRROR_SUFFIX)
+    assert selected_regions(other_side) == [mirrored.id]
+    assert toggle_from_selection(kb, other_side, set()) == {"loc_deep_central_buttock"}
+    assert toggle_from_selection(kb, click(mirrored.id, mirrored.id + bodymap.MIRROR_SUFFIX), set()) == {
+        "loc_deep_central_buttock"}  # both sides at once toggle it once
+
+
+def test_a_mirrored_region_is_drawn_twice_mirror_images_about_the_midline(kb):
+    drawn = {d.id: d for d in bodymap.drawn_regions(kb)}
+    for r in kb.regions:
+        assert r.id in drawn
+        if r.mirror:
+            twin = drawn[r.id + bodymap.MIRROR_SUFFIX]
+            assert [(round(100 - x, 6), y) for x, y in twin.polygon] == [(round(x, 6), y) for x, y in r.polygon]
+        else:
+            assert r.id + bodymap.MIRROR_SUFFIX not in drawn
+    rows = bodymap.region_rows(kb, {"loc_groin"})
+    groin = [row for row in rows if row["finding"] == "loc_groin"]
+    assert len(groin) == 2 and all(row["marked"] for row in groin)  # the patient's pain shows on both sides
+
+
+def test_the_shipped_map_draws_a_whole_body_in_three_views(kb):
+    assert [o.view for o in kb.outlines] == ["posterior", "lateral", "anterior"]
+    for outline in kb.outlines:
+        ys = [y for _, y in outline.polygon]
+        assert max(ys) >= 95 and min(ys) <= 5, "head to feet"
+    backdrops = bodymap.backdrop_features(kb)
+    assert [b["properties"]["view"] for b in backdrops] == ["posterior", "lateral", "anterior"]
+    offsets = bodymap.view_offsets(kb)
+    for d in bodymap.drawn_regions(kb):
+        outline = next(o for o in kb.outlines if o.view == d.region.view)
+        assert bodymap.inside(bodymap.centroid(list(d.polygon)), list(outline.polygon)), d.id
+    assert offsets["posterior"] < offsets["lateral"] < offsets["anterior"]
+
+
+def test_the_sitting_bone_and_the_groin_are_on_the_map(kb):
+    by_finding = {r.finding: r for r in kb.regions if r.finding}
+    assert by_finding["loc_ischial_tuberosity"].view == "posterior"
+    assert kb.findings["loc_ischial_tuberosity"].group == "location"
+    assert by_finding["loc_groin"].view == "anterior"
+
+
+# --- the pain drawing ----------------------------------------------------------------------------
+
+def test_until_the_pain_drawing_is_complete_unmarked_regions_are_not_assessed(kb):
+    result = assess(kb, {"findings": ["loc_deep_central_buttock"]})
+    assert result.case.absent == []
+    contributions = {c.finding for r in result.differential for c in r.contributions}
+    assert "loc_low_back" not in contributions
+
+
+def test_a_complete_pain_drawing_counts_every_unmarked_location_as_absent(kb):
+    case = Case(findings=["loc_deep_central_buttock", "aggr_sitting"], absent=["test_slr_positive"],
+                pain_drawing_complete=True)
+    after = bodymap.apply_pain_drawing(kb, case)
+    locations = bodymap.mapped_location_findings(kb)
+    assert set(after.absent) == {"test_slr_positive", *(f for f in locations if f != "loc_deep_central_buttock")}
+    assert after.findings == case.findings
+    result = assess(kb, case)
+    assert set(result.case.absent) == set(after.absent)
+    against = {c.finding for r in result.differential for c in r.contributions if not c.present}
+    assert "loc_low_back" in against  # the engine now uses LR- for the unmarked low back
+    without = assess(kb, case.model_copy(update={"pain_drawing_complete": False}))
+    assert {r.condition: r.probability for r in result.differential} != {r.condition: r.probability for r in without.differential}
+
+
+def test_a_complete_pain_drawing_keeps_what_was_recorded_either_way(kb):
+    case = Case(findings=["loc_groin"], absent=["loc_low_back"], pain_drawing_complete=True)
+    after = bodymap.apply_pain_drawing(kb, case)
+    assert "loc_groin" in after.findings and "loc_groin" not in after.absent
+    assert after.absent.count("loc_low_back") == 1
+
+
+def test_body_map_problems_name_the_file_line_and_problem(tmp_path):
+    root = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_KNOWLEDGE_DIR, root, ignore=shutil.ignore_patterns("audit", ".editor.lock"))
+    path = root / "body_map.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("    finding: loc_ischial_tuberosity\n", "    finding: null\n")
+    text = text.replace("    polygon: [[47.2, 57], [52.8, 57], [52, 51.8], [50, 49.6], [48, 51.8]]",
+                        "    polygon: [[1, 1], [3, 1], [2, 3]]")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(KnowledgeError) as err:
+        load_knowledge(root)
+    problems = [str(p) for p in err.value.problems]
+    assert any("body_map.yaml:" in p and "'sacrum' lies outside the posterior outline" in p for p in problems), problems
+    assert any("body_map.yaml:" in p and "'loc_ischial_tuberosity' has no region on the body map" in p for p in problems)

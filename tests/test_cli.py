@@ -86,6 +86,24 @@ def test_assess_json_and_clear_errors(tmp_path):
     assert out.returncode == 1 and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
 
 
+def test_assess_with_a_complete_pain_drawing_counts_unmarked_locations_as_absent(tmp_path):
+    case = tmp_path / "case.yaml"
+    case.write_text("findings: [loc_deep_central_buttock, aggr_sitting]\n")
+    before = json.loads(run("assess", str(case), "--json").stdout)
+    assert before["pain_drawing_complete"] is False and before["assessed"]["absent"] == []
+    case.write_text("findings: [loc_deep_central_buttock, aggr_sitting]\npain_drawing_complete: true\n")
+    out = run("assess", str(case), "--json")
+    assert out.returncode == 0, out.stderr
+    after = json.loads(out.stdout)
+    assert after["pain_drawing_complete"] is True
+    assert "loc_low_back" in after["assessed"]["absent"] and "loc_groin" in after["assessed"]["absent"]
+    assert "loc_deep_central_buttock" in after["assessed"]["present"]
+    assert after["differential"] != before["differential"]
+    case.write_text("findings: []\npain_drawing_complete: maybe\n")
+    out = run("assess", str(case), "--json")
+    assert out.returncode == 1 and "pain_drawing_complete" in out.stderr
+
+
 def test_vignettes_all_pass_and_summary_line_last():
     out = run("vignettes")
     assert out.returncode == 0, out.stdout

@@ -7,17 +7,20 @@ engine, so the tests follow the knowledge while still failing when the page show
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from hipguide.assessment import assess, red_flag_screen_findings
 from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
+from ui.assessment_data import label_escape
 from ui.assessment_state import EXPLAIN_KEY
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
@@ -301,15 +304,25 @@ def test_downloads_hold_this_patients_note_and_handout(app, page_kb, monkeypatch
     monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
     record(app, DEEP_ROTATOR_PRESENT, DEEP_ROTATOR_ABSENT)
 
-    assert {b.label for b in app.get("download_button")} >= {"Clinical note", "Patient handout"}
+    assert {b.label for b in app.get("download_button")} >= {"Clinical note", "Clinical note PDF", "Patient handout"}
     made = {name: make() for name, make in registered.items()}  # what a click would download
     note = made["hipguide-clinical-note.md"]
     assert "Triage: ROUTINE" in note
     assert md_escape(page_kb.findings["test_seated_piriformis_stretch_positive"].label) in note
     assert md_escape(page_kb.conditions["deep_hip_rotator_overload"].label) in note
-    handout = made["hipguide-patient-handout.md"]
-    assert handout.startswith("# Your self-care plan")
+    note_pdf = pdf_text(made["hipguide-clinical-note.pdf"])
+    assert "HipGuide assessment note" in note_pdf and "Triage: ROUTINE" in note_pdf
+    assert page_kb.findings["test_seated_piriformis_stretch_positive"].label in note_pdf
+    handout = pdf_text(made["hipguide-patient-handout.pdf"])
+    assert handout.startswith("Your self-care plan")
+    for heading in ("Your plan", "What to avoid", "When to seek care", "What this plan is based on"):
+        assert heading in handout
     assert "piriformis stretch test" not in handout.lower()  # plain words for the patient, no exam findings
+
+
+def pdf_text(data: bytes) -> str:
+    assert data.startswith(b"%PDF-")
+    return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def test_the_sidebar_names_the_pages_in_clinic_words(app):
@@ -353,6 +366,73 @@ def test_chart_templates_are_shared_unchanged_and_hold_no_patient_data(app, page
     label = page_kb.findings["test_seated_piriformis_stretch_positive"].label
     assert all(label not in text for text in used_json.values())
     assert "Pain marked" not in used_json["body map"]
+
+
+# --- the guided interview and the pain drawing ---------------------------------------------------
+
+def interview_question(at: AppTest) -> str:
+    """The question the interview asks now (its heading)."""
+    return next(m.value for m in at.markdown if m.value.startswith("### ")).removeprefix("### ")
+
+
+def answer(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.key == f"ui.interview.{label.lower()}").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_interview_runs_the_red_flag_screen_first_and_answers_in_place(app, page_kb):
+    red_flags = red_flag_screen_findings(page_kb)
+    assert interview_question(app) == label_escape(page_kb.findings[red_flags[0]].label)
+    assert any(m.value.startswith("**How:**") for m in app.markdown)  # how to ask it, in place
+    answer(app, "No")
+    assert finding(app, red_flags[0]).value == "absent"  # the same state as the control in its tab
+    answer(app, "Yes")
+    assert finding(app, red_flags[1]).value == "present"
+    expected = assess(page_kb, {"findings": [red_flags[1]], "absent": [red_flags[0]]}).triage.level
+    assert f"Triage: {expected.upper()}" in banner(app).value  # the banner follows the answer
+    answer(app, "Skip")
+    assert finding(app, red_flags[2]).value is None  # skipped: still not assessed
+    assert "Triage" in banner(app).value
+
+
+def test_after_the_red_flags_the_interview_asks_the_next_best_question_with_its_effect(app, page_kb):
+    red_flags = red_flag_screen_findings(page_kb)
+    record(app, ["loc_deep_central_buttock"], red_flags)
+    expected = assess(page_kb, {"findings": ["loc_deep_central_buttock"], "absent": red_flags}).next_questions[0]
+    heading = label_escape(page_kb.findings[expected.finding].label)
+    assert interview_question(app) == heading
+    assert any("if positive →" in c.value for c in app.caption)
+    answer(app, "Yes")
+    assert finding(app, expected.finding).value == "present"
+    assert interview_question(app) != heading  # re-ranked: the next question is another one
+
+
+def test_jump_to_any_finding_asks_it_next(app, page_kb):
+    app.selectbox(key="pt.interview.jump").set_value("test_slump_positive").run()
+    assert not app.exception
+    assert interview_question(app) == label_escape(page_kb.findings["test_slump_positive"].label)
+    answer(app, "Yes")
+    assert finding(app, "test_slump_positive").value == "present"
+
+
+def test_pain_drawing_complete_counts_unmarked_regions_as_absent(app, page_kb):
+    record(app, ["loc_deep_central_buttock"])
+    note_before = leading_text(app)
+    app.checkbox(key="pt.pain_drawing_complete").check().run()
+    assert not app.exception
+    counted = next(c.value for c in app.caption if c.value.startswith("Counted as absent"))
+    assert md_escape(page_kb.findings["loc_low_back"].label) in counted
+    assert md_escape(page_kb.findings["loc_deep_central_buttock"].label) not in counted
+    assert leading_text(app) != note_before  # the engine used them: the differential moved
+    app.checkbox(key="pt.pain_drawing_complete").uncheck().run()
+    assert not any(c.value.startswith("Counted as absent") for c in app.caption)
+    assert leading_text(app) == note_before
+
+
+def leading_text(at: AppTest) -> str:
+    return next(t for t in texts(at) if t.startswith("**Most likely:**"))
 
 
 def test_the_red_flag_tab_holds_the_new_questions_and_the_risk_factors_the_rules_use(app, page_kb):

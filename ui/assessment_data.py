@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hipguide.assessment import Assessment, ConditionResult, red_flag_screen_findings
+from hipguide.assessment import Assessment, ConditionResult, NextQuestion, red_flag_screen_findings
 from hipguide.exports import STANCE_WORDS, md_escape, pct
 from hipguide.knowledge import KnowledgeBase
 from hipguide.models import Finding
@@ -50,6 +50,14 @@ def label_escape(text: str) -> str:
     return _LABEL_LEADING.sub(lambda m: m.group(1) + m.group(2) + "\\" + m.group(3), escaped)
 
 
+GROUP_TITLES = dict(FINDING_GROUPS)
+
+
+def group_titles(groups: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(group, title) in consultation order; a group the page has no words for yet comes last, as named."""
+    return [*FINDING_GROUPS, *((g, g.replace("_", " ").capitalize()) for g in groups if g not in GROUP_TITLES)]
+
+
 def findings_by_group(kb: KnowledgeBase) -> dict[str, list[Finding]]:
     """Findings per group, in the knowledge file's order (which follows a consultation).
 
@@ -79,7 +87,7 @@ def finding_controls(kb: KnowledgeBase) -> tuple[tuple[str, str, tuple[FindingCo
     def build() -> tuple[tuple[str, str, tuple[FindingControl, ...]], ...]:
         groups = findings_by_group(kb)
         return tuple((group, title, tuple(FindingControl(f.id, label_escape(f.label), finding_help(f)) for f in groups[group]))
-                     for group, title in FINDING_GROUPS if groups.get(group))
+                     for group, title in group_titles(groups) if groups.get(group))
 
     return kb.derived("finding_controls", build)
 
@@ -297,28 +305,33 @@ def none_fits_text(kb: KnowledgeBase, result: Assessment) -> str:
     return "\n".join(lines)
 
 
-def next_question_lines(kb: KnowledgeBase, result: Assessment, per_question: int = 2, min_shift: float = 0.05) -> list[str]:
-    """The next best questions as Markdown lines: "if positive → x%, if negative → y%".
+def question_effects(kb: KnowledgeBase, result: Assessment, q: NextQuestion, per_question: int = 2,
+                     min_shift: float = 0.05) -> list[str]:
+    """What one answer would do: "_condition_ (x% now): if positive → y%, if negative → z%".
 
-    Each question shows the conditions it would move by at least `min_shift` either way (at most
-    `per_question`, largest shift first), or else the one it moves most.
+    The conditions it would move by at least `min_shift` either way (at most `per_question`, largest
+    shift first), or else the one it moves most.
     """
     current = {r.condition: r.probability for r in result.differential}
+
+    def shift(cid: str) -> float:
+        return max(abs(q.if_present[cid] - current[cid]), abs(q.if_absent[cid] - current[cid]))
+
+    ranked = sorted(q.if_present, key=shift, reverse=True)
+    shown = [cid for cid in ranked if shift(cid) >= min_shift][:per_question] or ranked[:1]
+    return [f"_{md_escape(kb.conditions[cid].label)}_ ({pct(current[cid])} now): if positive → **{pct(q.if_present[cid])}**, "
+            f"if negative → **{pct(q.if_absent[cid])}**" for cid in shown]
+
+
+def next_question_lines(kb: KnowledgeBase, result: Assessment) -> list[str]:
+    """The next best questions as Markdown lines: "if positive → x%, if negative → y%"."""
     lines = []
     for q in result.next_questions:
         finding = kb.findings.get(q.finding)
         if finding is None or not q.if_present:
             continue
-
-        def shift(cid: str, q=q) -> float:
-            return max(abs(q.if_present[cid] - current[cid]), abs(q.if_absent[cid] - current[cid]))
-
-        ranked = sorted(q.if_present, key=shift, reverse=True)
-        shown = [cid for cid in ranked if shift(cid) >= min_shift][:per_question] or ranked[:1]
-        effects = [f"_{md_escape(kb.conditions[cid].label)}_ ({pct(current[cid])} now): if positive → **{pct(q.if_present[cid])}**, "
-                   f"if negative → **{pct(q.if_absent[cid])}**" for cid in shown]
         how = f"  \n  How: {md_escape(finding.how_to)}" if finding.how_to and finding.group == "examination" else ""
-        lines.append(f"- **{md_escape(finding.label)}**  \n  " + "  \n  ".join(effects) + how)
+        lines.append(f"- **{md_escape(finding.label)}**  \n  " + "  \n  ".join(question_effects(kb, result, q)) + how)
     return lines
 
 

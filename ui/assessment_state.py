@@ -22,6 +22,10 @@ AGE_KEY = "pt.age"
 SEX_KEY = "pt.sex"
 EXPLAIN_KEY = "pt.explain"
 MAP_NONCE_KEY = "pt.map_nonce"
+PAIN_DRAWING_KEY = "pt.pain_drawing_complete"
+SKIPPED_KEY = "pt.interview.skipped"   # findings the clinician passed over in the interview (not assessed)
+FOCUS_KEY = "pt.interview.focus"       # a finding the clinician jumped to
+JUMP_KEY = "pt.interview.jump"
 MAP_CHART_PREFIX = "pt.map."  # the body map's selection state (read-only; a new key replaces it)
 LEADING = "__leading__"       # the "explain" choice that follows the top of the differential
 
@@ -38,8 +42,29 @@ def finding_states(kb: KnowledgeBase) -> dict[str, str | None]:
 
 
 def current_case(kb: KnowledgeBase) -> dict:
-    return case_from_states(finding_states(kb), st.session_state.get(PHASE_KEY), st.session_state.get(AGE_KEY),
+    case = case_from_states(finding_states(kb), st.session_state.get(PHASE_KEY), st.session_state.get(AGE_KEY),
                             st.session_state.get(SEX_KEY))
+    if st.session_state.get(PAIN_DRAWING_KEY):
+        case["pain_drawing_complete"] = True  # the engine applies the rule (hipguide.bodymap.apply_pain_drawing)
+    return case
+
+
+def answer(finding_id: str, state: str | None) -> None:
+    """Callback of the interview's Yes / No / Skip: record the answer (None = skip, left not assessed)."""
+    if state is None:
+        skipped = list(st.session_state.get(SKIPPED_KEY, []))
+        st.session_state[SKIPPED_KEY] = [*skipped, finding_id]
+    else:
+        st.session_state[finding_key(finding_id)] = state
+    st.session_state.pop(FOCUS_KEY, None)
+
+
+def jump_to_finding() -> None:
+    """Callback of "jump to a finding": ask that finding next, whatever its rank."""
+    chosen = st.session_state.get(JUMP_KEY)
+    if chosen:
+        st.session_state[FOCUS_KEY] = chosen
+    st.session_state[JUMP_KEY] = None
 
 
 def new_patient() -> None:
@@ -53,8 +78,10 @@ def new_patient() -> None:
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(PATIENT_PREFIX)]:
         if follow_up.forget(key):
             continue
-        if key.startswith(FINDING_PREFIX) or key in (AGE_KEY, SEX_KEY):
+        if key.startswith(FINDING_PREFIX) or key in (AGE_KEY, SEX_KEY, JUMP_KEY):
             st.session_state[key] = None
+        elif key == PAIN_DRAWING_KEY:
+            st.session_state[key] = False
         elif key == PHASE_KEY:
             st.session_state[key] = "acute"
         elif key == EXPLAIN_KEY:

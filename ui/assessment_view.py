@@ -11,9 +11,10 @@ import streamlit as st
 
 from hipguide import bodymap
 from hipguide.assessment import Assessment
-from hipguide.exports import clinical_note, md_escape, patient_handout
+from hipguide.exports import clinical_note, md_escape
 from hipguide.knowledge import KnowledgeBase
 from hipguide.models import PHASES
+from hipguide.pdf import clinical_note_pdf, handout_pdf
 from hipguide.plan import WITHHELD_HEADING
 from ui import charts
 from ui.assessment_data import (
@@ -37,6 +38,7 @@ from ui.assessment_state import (
     AGE_KEY,
     EXPLAIN_KEY,
     LEADING,
+    PAIN_DRAWING_KEY,
     PHASE_KEY,
     SEX_KEY,
     body_map_key,
@@ -45,6 +47,7 @@ from ui.assessment_state import (
     on_body_map_click,
 )
 from ui.follow_up import note_context
+from ui.layout import JUMP_LINKS_KEY
 from ui.topic_view import render_topic
 
 PHASE_WORDS = {"acute": "Acute", "recovery": "Recovery", "prevention": "Prevention"}
@@ -64,47 +67,59 @@ def render_triage(kb: KnowledgeBase, result: Assessment) -> None:
 
 
 def render_toolbar(kb: KnowledgeBase, result: Assessment) -> None:
-    phase_col, age_col, sex_col, actions = st.columns([2.2, 0.9, 1.1, 2.6], vertical_alignment="bottom")
-    with phase_col:
+    # One wrapping row: on a tablet in portrait the buttons flow onto a second line instead of squeezing.
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="medium", key="hg_toolbar"):
         st.segmented_control("Phase", PHASES, default="acute", required=True, key=PHASE_KEY,
                              format_func=PHASE_WORDS.__getitem__, persist_state="session",
                              help="Changes the self-care plan: acute (sore / overloaded now), recovery "
                                   "(settling, returning to activity), prevention (pain-free).")
-    with age_col:
         st.number_input("Age", min_value=0, max_value=120, value=None, step=1, key=AGE_KEY,
-                        placeholder="years", persist_state="session",
+                        placeholder="years", persist_state="session", width=150,
                         help="Sets the age band of each condition's pre-test probability (not recorded: all-ages "
                              "priors). Some red-flag checks depend on the age; until it is recorded they are listed "
                              "as not assessed.")
-    with sex_col:
         st.segmented_control("Sex", list(SEX_WORDS), key=SEX_KEY, format_func=SEX_WORDS.__getitem__,
                              persist_state="session", help="Optional; used where a check or a prior depends on it.")
-    with actions, st.container(horizontal=True, horizontal_alignment="right"):
         # The files are written when clicked (Streamlit runs the callable then, for this session only),
         # not on every rerun; they hold this rerun's result, which is what the page shows.
-        st.download_button("Clinical note", lambda: clinical_note(kb, result, *note_context()), file_name="hipguide-clinical-note.md",
+        st.download_button("Clinical note", lambda: clinical_note(kb, result, *note_context()),
+                           file_name="hipguide-clinical-note.md",
                            mime="text/markdown", icon=":material/description:", on_click="ignore",
-                           help="The findings, triage, differential with its basis, and the plan (Markdown).")
-        st.download_button("Patient handout", lambda: patient_handout(kb, result, *note_context()), file_name="hipguide-patient-handout.md",
-                           mime="text/markdown", icon=":material/person:", on_click="ignore",
-                           help="The self-care plan in plain words, with when to seek care (Markdown).")
+                           help="The findings, triage, differential with its basis, and the plan (Markdown, for "
+                                "pasting into the record).")
+        st.download_button("Clinical note PDF", lambda: clinical_note_pdf(kb, result, *note_context()),
+                           file_name="hipguide-clinical-note.pdf", mime="application/pdf",
+                           icon=":material/picture_as_pdf:", on_click="ignore", help="The same note, printable.")
+        st.download_button("Patient handout", lambda: handout_pdf(kb, result, *note_context()), file_name="hipguide-patient-handout.pdf",
+                           mime="application/pdf", icon=":material/print:", on_click="ignore",
+                           help="The self-care plan in plain words: what to do, what to avoid, when to seek care, "
+                                "and what it is based on (PDF, to print or send).")
         st.button("New patient", icon=":material/restart_alt:", on_click=new_patient, type="primary",
                   help="Clear every finding, the phase, the age and the sex for this session.")
+
+
+def render_jump_links() -> None:
+    """On a tablet the comparison sits below the assessment: these links keep every part one tap away."""
+    with st.container(key=JUMP_LINKS_KEY):
+        st.markdown("Go to: [Differential](#differential) · [Plan](#plan) · "
+                    "[What the sources say](#what-the-sources-say)")
 
 
 # --- inputs -------------------------------------------------------------------------------------
 
 def render_body_map(kb: KnowledgeBase, result: Assessment) -> None:
-    present = set(result.case.findings)
+    present, absent = set(result.case.findings), set(result.case.absent)
     overlay_for = bodymap.likely_conditions(result.differential)
-    rows = bodymap.region_rows(kb, present, bodymap.referral_overlay(kb, overlay_for))
+    rows = bodymap.region_rows(kb, present, bodymap.referral_overlay(kb, overlay_for), absent)
     key = body_map_key()
     spec = charts.body_map_spec(kb.file_hashes.get("body_map.yaml", ""), kb)
     st.vega_lite_chart(pd.DataFrame(rows), spec, key=key, on_select=on_body_map_click(kb, key),
                        selection_mode=[charts.BODY_MAP_SELECTION], width="stretch",
-                       alt="Body map: back, side and front of the right hip and leg. Click a region to mark pain there.")
+                       alt="Body map: the whole body from behind, from the side and from the front. "
+                           "Click a region to mark pain there.")
     with_muscles = [c for c in overlay_for if kb.conditions[c].muscles]
-    text = "Click a region to mark or clear pain there (**blue outline ●** = pain marked). "
+    text = ("Ask the patient to point: tap a region to mark or clear pain there (**dark blue outline ●** = pain "
+            "marked; either side of the body marks the same place). ")
     if with_muscles:
         names = ", ".join(md_escape(kb.conditions[c].label) for c in with_muscles)
         text += (f"Trigger-point referral zones of the muscles of {names}: **dark orange** = main zone, "
@@ -112,6 +127,13 @@ def render_body_map(kb: KnowledgeBase, result: Assessment) -> None:
     else:
         text += "Referral zones are shaded once a condition with a myofascial pattern becomes likely."
     st.caption(text)
+    st.checkbox("Pain drawing complete", key=PAIN_DRAWING_KEY,
+                help="Tick when the patient has marked every place that hurts: every unmarked region then counts "
+                     "as checked and absent. Until then an unmarked region is not assessed.")
+    if result.case.pain_drawing_complete:
+        unmarked = [kb.findings[f].label for f in bodymap.mapped_location_findings(kb) if f in absent]
+        if unmarked:
+            st.caption("Counted as absent (not marked): " + md_escape(", ".join(unmarked)) + ".")
 
 
 def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
@@ -141,7 +163,7 @@ def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
 # --- results ------------------------------------------------------------------------------------
 
 def render_differential(kb: KnowledgeBase, result: Assessment) -> None:
-    st.subheader("Differential", anchor=False)
+    st.header("Differential", anchor="differential")
     for note in result.notes:
         st.caption(md_escape(note))
     rows = differential_rows(kb, result)
@@ -166,7 +188,7 @@ def render_differential(kb: KnowledgeBase, result: Assessment) -> None:
 
 def render_why(kb: KnowledgeBase, result: Assessment) -> None:
     """Why each condition sits where it does: the contributions of the recorded findings, for and against."""
-    st.subheader("Why", anchor=False)
+    st.header("Why", anchor=False)
     leader = result.differential[0].condition
     options = [LEADING, *[r.condition for r in result.differential]]
     choice = st.selectbox("Explain", options, key=EXPLAIN_KEY,
@@ -200,7 +222,7 @@ def render_why(kb: KnowledgeBase, result: Assessment) -> None:
 
 
 def render_next_questions(kb: KnowledgeBase, result: Assessment) -> None:
-    st.subheader("Next best questions", anchor=False)
+    st.header("Next best questions", anchor=False)
     lines = next_question_lines(kb, result)
     if not lines:
         st.caption("No unasked question would move the leading conditions noticeably.")
@@ -211,7 +233,7 @@ def render_next_questions(kb: KnowledgeBase, result: Assessment) -> None:
 
 def render_plan(kb: KnowledgeBase, result: Assessment) -> None:
     phase = result.case.phase
-    st.subheader(f"Plan — {phase} phase", anchor=False)
+    st.header(f"Plan — {phase} phase", anchor="plan")
     if result.plan_withheld:
         st.error(f"**Plan withheld.** {md_escape(result.plan_withheld)}", icon=":material/block:")
         return
@@ -252,7 +274,7 @@ def _focus_topic(topic: str) -> None:
 
 def render_comparison(kb: KnowledgeBase, plan_topics: list[str]) -> None:
     """What the sources say on the topic in focus: one of the plan's topics, chosen by the clinician."""
-    st.subheader("What the sources say", anchor=False)
+    st.header("What the sources say", anchor="what-the-sources-say")
     topics = plan_topics or list(kb.topics)
     if st.session_state.get(FOCUS_TOPIC_KEY) not in topics:
         st.session_state.pop(FOCUS_TOPIC_KEY, None)

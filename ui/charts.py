@@ -20,6 +20,7 @@ COLOUR_PLAN, COLOUR_OTHER = "#1c6fb0", "#a9bfd3"
 COLOUR_FOR, COLOUR_AGAINST, COLOUR_NOT_COUNTED = "#1c6fb0", "#d9480f", "#ced4da"
 REFERRAL_COLOURS = {bodymap.ESSENTIAL: "#f08c00", bodymap.SPILLOVER: "#ffd8a8", bodymap.NO_REFERRAL: "#e9ecef"}
 PAIN_STROKE = "#0b3d91"
+BODY_MAP_HEIGHT = 480  # the whole body, tall enough for a patient to point at the buttock and groin
 
 
 def spec_template(chart: alt.TopLevelMixin) -> dict[str, Any]:
@@ -119,7 +120,7 @@ def contribution_spec() -> dict[str, Any]:
 def _body_map_chart(kb: KnowledgeBase) -> alt.LayerChart:
     projection = {"type": "identity", "reflectY": True}
     backdrop = alt.Chart(alt.Data(values=bodymap.backdrop_features(kb))).mark_geoshape(
-        fill="#f8f9fa", stroke="#ced4da", strokeWidth=1, strokeDash=[3, 3], aria=False, tooltip=None,
+        fill="#f8f9fa", stroke="#6c757d", strokeWidth=1.2, strokeJoin="round", aria=False, tooltip=None,
     ).project(**projection)
     titles = alt.Chart(alt.Data(values=bodymap.view_titles(kb))).mark_text(
         fontSize=13, fontWeight="bold", color="#495057", baseline="bottom", aria=False,
@@ -151,7 +152,7 @@ def _body_map_chart(kb: KnowledgeBase) -> alt.LayerChart:
     marks = alt.Chart().mark_text(text="●", fontSize=14, color=PAIN_STROKE, aria=False, tooltip=None).encode(
         longitude="cx:Q", latitude="cy:Q",
     ).transform_filter(alt.datum.marked).add_params(pick).project(**projection)
-    return alt.layer(backdrop, regions, marks, titles).properties(height=230).configure_view(stroke=None)
+    return alt.layer(backdrop, regions, marks, titles).properties(height=BODY_MAP_HEIGHT).configure_view(stroke=None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

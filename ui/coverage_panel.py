@@ -25,7 +25,7 @@ def coverage_tab_label(kb: KnowledgeBase) -> str:
 
 def render_coverage_panel(kb: KnowledgeBase) -> None:
     report = coverage_report(kb)
-    st.markdown("##### Advice in the sources that no claim captures")
+    st.markdown("### Advice in the sources that no claim captures")
     st.caption(
         f"{report.advice_sentences} sentence(s) of the sources read as advice: {len(report.covered)} covered by a "
         f"claim, {len(report.not_advice)} marked not advice, {len(report.uncovered)} uncovered. A sentence reads "

@@ -62,7 +62,8 @@ def _selected_points(selection: Any, params: tuple[str, ...]) -> list[tuple[str,
 
 def selected_regions(selection_state: Any) -> list[str]:
     """Region ids in a chart selection state, as `st.vega_lite_chart(on_select=...)` reports it:
-    ``{"selection": {"<param>": [{"region": "buttock_central"}, ...]}}``. Anything else gives []."""
+    ``{"selection": {"<param>": [{"region": "buttock_central"}, ...]}}``. Anything else gives [].
+    A click on a region's mirror image reports the region itself."""
     if not isinstance(selection_state, Mapping):
         return []
     selection = selection_state.get("selection")
@@ -75,8 +76,8 @@ def selected_regions(selection_state: Any) -> list[str]:
         for point in points:
             if isinstance(point, Mapping):
                 region = point.get(bodymap.SELECTION_FIELD)
-                if isinstance(region, str) and region not in found:
-                    found.append(region)
+                if isinstance(region, str) and bodymap.region_of(region) not in found:
+                    found.append(bodymap.region_of(region))
     return found
 
 

@@ -41,7 +41,7 @@ def render_topic(kb: KnowledgeBase, topic: str, *, compact: bool = False) -> Non
     if compact:
         st.markdown(f"**{_line(kb, t.label)}**")
     else:
-        st.subheader(_line(kb, t.label), anchor=False)
+        st.header(_line(kb, t.label), anchor=False)
     st.caption(_line(kb, t.question))
     _conflict_status(kb, topic)
     if compact:
@@ -104,7 +104,7 @@ def _claims(kb: KnowledgeBase, topic: str, *, compact: bool) -> None:
         with column:
             claims = groups[stance]
             n_voices = len({kb.voice(c.source) for c in claims})
-            st.markdown(f"#### {STANCE_ICON[stance]} {STANCE_WORDS[stance]}" if not compact
+            st.markdown(f"### {STANCE_ICON[stance]} {STANCE_WORDS[stance]}" if not compact
                         else f"**{STANCE_ICON[stance]} {STANCE_WORDS[stance]}**")
             st.caption(f"{n_voices} independent voice(s), {len(claims)} claim(s)")
             by_voice: dict[str, list[Claim]] = {}
@@ -165,7 +165,7 @@ def _status_badge(g: Guidance) -> None:
 def _guidance(kb: KnowledgeBase, topic: str, *, compact: bool) -> None:
     g = kb.guidance.get(topic)
     heading = "Adopted guidance (what HipGuide uses)"
-    st.markdown(f"**{heading}**" if compact else f"#### {heading}")
+    st.markdown(f"**{heading}**" if compact else f"### {heading}")
     if g is None:
         st.info("No guidance has been adopted for this topic yet.")
         return

@@ -3,12 +3,14 @@ comparison, an editor's save, and every page opened straight from its address.""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import pytest
 import yaml
 from playwright.sync_api import expect
+from pypdf import PdfReader
 from streamlit_server import ROOT, StreamlitServer, copy_knowledge
 from ui_helpers import (
     click_and_wait,
@@ -34,6 +36,7 @@ from hipguide import editorial
 from hipguide.assessment import assess
 from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.knowledge import load_knowledge, normalise_text
+from hipguide.pdf import printable
 from ui.assessment_data import FINDING_GROUPS
 
 TABS = dict(FINDING_GROUPS)
@@ -75,17 +78,27 @@ def test_ticking_findings_shows_triage_differential_and_plan(page, app_server, k
 
     # The exports are written when clicked and hold this patient's assessment.
     downloaded = {}
-    for label in ("Clinical note", "Patient handout"):
+    for label in ("Clinical note", "Clinical note PDF", "Patient handout"):
         with page.expect_download(timeout=TIMEOUT) as info:
-            page.get_by_role("button", name=label).click()
-        downloaded[label] = (info.value.suggested_filename, Path(info.value.path()).read_text(encoding="utf-8"))
+            page.get_by_role("button", name=label, exact=True).click()
+        downloaded[label] = (info.value.suggested_filename, Path(info.value.path()).read_bytes())
     name, note = downloaded["Clinical note"]
+    note = note.decode("utf-8")
     assert name == "hipguide-clinical-note.md"
     assert "## Triage: ROUTINE" in note and md_escape(leader) in note
     assert all(md_escape(kb.findings[f].label) in note for f in vignette.findings)
+    name, note_pdf = downloaded["Clinical note PDF"]
+    assert name == "hipguide-clinical-note.pdf" and "Triage: ROUTINE" in pdf_text(note_pdf)
     name, handout = downloaded["Patient handout"]
-    assert name == "hipguide-patient-handout.md" and handout.startswith("# Your self-care plan")
-    assert md_escape(next(i for i in expected.plan if i.stance != "neutral").advice) in handout
+    handout = pdf_text(handout)
+    assert name == "hipguide-patient-handout.pdf" and handout.startswith("Your self-care plan")
+    advice = next(i for i in expected.plan if i.stance != "neutral").advice
+    assert " ".join(printable(advice).split())[:80] in handout
+
+
+def pdf_text(data: bytes) -> str:
+    assert data.startswith(b"%PDF-")
+    return " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(data)).pages)
 
 
 def test_clicking_the_body_map_sets_the_location_finding(page, app_server, kb, artifacts):
