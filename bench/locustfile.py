@@ -203,6 +203,19 @@ def percentile(values: list[float], percent: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
 
 
+def server_cpu_seconds(pids: list[int]) -> float:
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            return float("nan")
+    return total
+
+
 def server_memory_mb(pids: list[int]) -> list[float]:
     import psutil
 
@@ -233,9 +246,13 @@ class CapacityShape(LoadTestShape):
         self.step_started = 0.0
         self.errors_before = 0
         self.refined = False
+        self.cpu_at_start = 0.0
 
     def _opts(self):
         return self.runner.environment.parsed_options
+
+    def _pids(self) -> list[int]:
+        return [int(p) for p in self._opts().server_pids.split(",") if p]
 
     def _finish(self) -> None:
         path = self._opts().result_file
@@ -248,7 +265,7 @@ class CapacityShape(LoadTestShape):
         now = time.monotonic()
         if self.queue is None:
             self.queue = [int(s) for s in opts.steps.split(",") if s.strip()]
-            pids = [int(p) for p in opts.server_pids.split(",") if p]
+            pids = self._pids()
             # The servers' memory before any simulated physiotherapist: the intercept of memory per session.
             self.results.append({"sessions": 0, "clicks": 0, "p50_ms": None, "p95_ms": None, "errors": 0, "passed": None,
                                  "server_rss_mb": [round(m, 1) for m in server_memory_mb(pids)], "baseline": True})
@@ -268,6 +285,8 @@ class CapacityShape(LoadTestShape):
 
     def _next_phase(self, phase: str, now: float) -> None:
         self.phase, self.phase_started = phase, now
+        if phase == "measure":
+            self.cpu_at_start = server_cpu_seconds(self._pids())
         if phase == "ramp":
             self.step_started = now
             self.errors_before = len(ERRORS)
@@ -278,18 +297,22 @@ class CapacityShape(LoadTestShape):
         errors = len(ERRORS) - self.errors_before
         p95 = percentile(clicks, 95) * 1000
         passed = errors == 0 and len(clicks) > 0 and p95 <= opts.target_p95_ms
-        pids = [int(p) for p in opts.server_pids.split(",") if p]
+        pids = self._pids()
+        cpu = server_cpu_seconds(pids) - self.cpu_at_start
         step = {"sessions": users, "clicks": len(clicks),
                 "p50_ms": round(percentile(clicks, 50) * 1000, 1) if clicks else None,
                 "p95_ms": round(p95, 1) if clicks else None, "max_ms": round(max(clicks, default=0) * 1000, 1), "errors": errors,
                 "passed": passed, "server_rss_mb": [round(m, 1) for m in server_memory_mb(pids)],
                 "window_s": round(end - start, 1),
+                # Server CPU per click (all its threads, divided by the clicks in the window): steadier than
+                # latency on a busy machine, and what a rerun costs.
+                "server_cpu_ms_per_click": round(cpu * 1000 / len(clicks), 1) if clicks else None,
                 "clicks_per_s": round(len(clicks) / (end - start), 2) if end > start else 0,
                 "downloads_ms_p50": round(statistics.median(
                     [s for t, k, s, ok in SAMPLES if k == "download" and ok and start <= t <= end] or [0]) * 1000, 1)}
         self.results.append(step)
         print(f"[load] {users:>4} sessions: p50 {step['p50_ms'] or 0:>7.1f} ms  p95 {step['p95_ms'] or 0:>7.1f} ms  "
-              f"{len(clicks):>5} clicks  {errors} errors  server RSS {step['server_rss_mb']} MB  "
+              f"{len(clicks):>5} clicks  {errors} errors  server CPU {step['server_cpu_ms_per_click']} ms/click  RSS {step['server_rss_mb']} MB  "
               f"{'PASS' if passed else 'FAIL'}", flush=True)
         self.queue.pop(0)
         if not passed:

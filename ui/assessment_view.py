@@ -96,7 +96,7 @@ def render_body_map(kb: KnowledgeBase, result: Assessment) -> None:
     rows = bodymap.region_rows(kb, present, bodymap.referral_overlay(kb, overlay_for))
     key = body_map_key()
     spec = charts.body_map_spec(kb.file_hashes.get("body_map.yaml", ""), kb)
-    st.vega_lite_chart(pd.DataFrame(rows), spec, key=key, on_select=on_body_map_click(kb, key),
+    st.vega_lite_chart(charts.chart_data(rows), spec, key=key, on_select=on_body_map_click(kb, key),
                        selection_mode=[charts.BODY_MAP_SELECTION], width="stretch",
                        alt="Body map: back, side and front of the right hip and leg. Click a region to mark pain there.")
     with_muscles = [c for c in overlay_for if kb.conditions[c].muscles]
@@ -144,7 +144,7 @@ def render_differential(kb: KnowledgeBase, result: Assessment) -> None:
         st.info(f"**Not enough to rank yet.** {md_escape(result.sufficiency_note)}", icon=":material/help:")
     rows = differential_rows(kb, result)
     st.markdown(leading_line(kb, result))
-    st.vega_lite_chart(pd.DataFrame(rows), charts.differential_spec(), width="stretch",
+    st.vega_lite_chart(charts.chart_data(rows), charts.differential_spec(), width="stretch",
                        alt="Post-test probability per condition, most likely first, with the pre-test probability marked.")
     st.caption("Bar: post-test probability (dark blue: the condition(s) the plan is built for); black tick: pre-test "
                "probability. Each condition is its own hypothesis (they can coexist), so the bars do not add up to "
@@ -164,7 +164,7 @@ def render_why(kb: KnowledgeBase, result: Assessment) -> None:
     rows = contribution_rows(kb, r)
     if not rows:
         return
-    st.vega_lite_chart(pd.DataFrame(rows), charts.contribution_spec(), width="stretch",
+    st.vega_lite_chart(charts.chart_data(rows), charts.contribution_spec(), width="stretch",
                        alt=f"Effect of each recorded finding on {kb.conditions[chosen].label}, for and against.")
     st.caption("Blue: raises the odds; orange: lowers them. Solid: published likelihood ratio; faded: clinical "
                "estimate. The effects add up to the change from pre-test to post-test log-odds.")
