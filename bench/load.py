@@ -242,9 +242,10 @@ def table(load: dict[str, Any], detail: dict[str, Any] | None = None) -> str:
             f"| one process | **{one['sessions']}** | {one['p50_ms']} / {one['p95_ms']} ms | ≥ {TARGET_SESSIONS_ONE} | "
             f"{verdict(one['sessions'] >= TARGET_SESSIONS_ONE)} |"]
     if two:
-        factor = two["sessions"] / one["sessions"] if one["sessions"] else float("nan")
-        rows.append(f"| two replicas behind nginx | **{two['sessions']}** ({factor:.2f}×) | {two['p50_ms']} / {two['p95_ms']} ms"
-                    f" | ≥ {TARGET_TWO_REPLICAS_FACTOR}× one process | {verdict(factor >= TARGET_TWO_REPLICAS_FACTOR)} |")
+        factor = two["sessions"] / one["sessions"] if one["sessions"] else None
+        shown = f"{factor:.2f}×" if factor is not None else "n/a"
+        rows.append(f"| two replicas behind nginx | **{two['sessions']}** ({shown}) | {two['p50_ms']} / {two['p95_ms']} ms"
+                    f" | ≥ {TARGET_TWO_REPLICAS_FACTOR}× one process | {verdict(factor is not None and factor >= TARGET_TWO_REPLICAS_FACTOR)} |")
     memory = load["memory_per_session_mb"]
     rows += ["", f"Errors: {load['errors']}. Memory per open session: "
                  f"{'n/a' if memory is None else f'{memory} MB'} (slope of the server's memory against open sessions). "
