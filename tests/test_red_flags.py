@@ -48,6 +48,7 @@ ROUTES = [
     (["worse_with_each_run", "risk_low_energy_availability"], 30, "bone_stress_pattern", "urgent", "stop running"),
     (["loc_groin", "risk_low_energy_availability", "recent_training_increase"], 22, "femoral_neck_stress_fracture", "urgent", "do not hop-test"),
     (["loc_groin", "pain_on_impact", "pain_end_range_hip_ir"], 30, "femoral_neck_stress_fracture", "urgent", "displace"),
+    (["loc_groin", "risk_low_energy_availability"], 19, "femoral_neck_stress_fracture_low_energy", "urgent", "do not hop-test"),
     (["limp", "loc_knee"], 6, "perthes_disease", "urgent", "paediatric"),
     (["rf_cancer_history"], 40, "cancer_history_alone", "routine", "safety-netting"),
     (["rf_unexplained_weight_loss"], 40, "weight_loss_alone", "routine", "review"),
