@@ -1,5 +1,5 @@
-"""Bare twin of the assessment page for the benchmark: the same kinds and counts of elements (64 two-option
-segmented controls in 7 tabs, 3 Vega-Lite charts, a dataframe, ~50 markdown blocks and captions, 13 plan
+"""Bare twin of the assessment page for the benchmark: the same kinds and counts of elements (88 two-option
+segmented controls in 7 tabs, phase and sex, 3 Vega-Lite charts, a dataframe, ~50 markdown blocks and captions, 13 plan
 cards), filled with static data and no logic. Run: streamlit run bench/bare_assessment.py"""
 
 from __future__ import annotations
@@ -54,11 +54,13 @@ def contribution_spec() -> dict:
 st.title("Buttock & hip pain assessment (bare)", anchor=False)
 st.caption(SENTENCE)
 st.info("**Triage: ROUTINE** — Physiotherapy management. No red flag recorded so far.", icon="🩺")
-a, b, c = st.columns([2.2, 1, 2.6], vertical_alignment="bottom")
+a, b, sex, c = st.columns([2.2, 0.9, 1.1, 2.6], vertical_alignment="bottom")
 with a:
     st.segmented_control("Phase", ["Acute", "Recovery", "Prevention"], default="Acute", key="phase")
 with b:
     st.number_input("Age (optional)", min_value=0, max_value=120, value=None, key="age")
+with sex:
+    st.segmented_control("Sex", ["Female", "Male"], key="sex")
 with c, st.container(horizontal=True):
     st.download_button("Clinical note", lambda: SENTENCE * 20, file_name="note.md", on_click="ignore")
     st.download_button("Patient handout", lambda: SENTENCE * 20, file_name="handout.md", on_click="ignore")
@@ -74,6 +76,7 @@ with main:
         st.vega_lite_chart(pa.Table.from_pylist(rows), body_map_spec(), key="body_map", on_select="rerun", width="stretch")
         st.caption(SENTENCE)
         st.caption(SENTENCE)
+        st.markdown("**Red-flag screen:** 0 of 16 asked.")
         k = 0
         for tab, n in zip(st.tabs(TABS), PER_TAB, strict=True):
             with tab:
@@ -117,4 +120,4 @@ with beside:
     st.subheader("Sources on this topic", anchor=False)
     st.selectbox("Topic in focus", [f"Topic {i}" for i in range(13)], key="focus")
     st.markdown("**Topic 0**")
-    topic_view(SENTENCE, rows=12, quotes=10, boxed_rows=True)
+    topic_view(SENTENCE, rows=12, quotes=10, boxed_rows=5)

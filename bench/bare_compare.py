@@ -56,32 +56,36 @@ topic = st.selectbox("Topic", TOPICS, key="topic_pick")
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("What each source says, in context", anchor=False)
-    for column in st.columns(3):
+    # As for "ice": two stances, three claims recommending and two advising against.
+    for column, n_claims in zip(st.columns(2), (3, 2), strict=True):
         with column:
             st.markdown("#### Recommend")
-            for _ in range(2):
+            for _ in range(n_claims):
                 with st.container(border=True):
                     st.markdown("**An article title**  \n`source_1`")
                     st.markdown(PARAGRAPH)
                     st.caption("Scope: acute · general")
-                    st.caption("Editors' disposition: accepted with modification")
 with right:
     st.subheader("Guidance HipGuide uses", anchor=False)
     st.markdown(f"**{topic}**")
-    topic_view(PARAGRAPH, rows=9, quotes=4, boxed_rows=False)
+    topic_view(PARAGRAPH, rows=13, quotes=4, boxed_rows=0)
+    for _ in range(5):  # the voices' cards beside the guidance
+        with st.container(border=True):
+            st.markdown("**An article title**")
+            st.caption("publisher · no named author")
 st.divider()
 st.subheader("Source cards", anchor=False)
 st.caption(PARAGRAPH)
-for i in range(0, 5, 2):
-    for column in st.columns(2):
+for i in range(0, 5, 2):  # five source cards, two to a row
+    for card, column in zip(range(i, min(i + 2, 5)), st.columns(2), strict=False):
         with column, st.container(border=True):
             st.markdown("##### An article title")
             st.caption("`source` · publisher · no named author · undated")
-            if i == 0:
+            if card == 1:
                 st.info("Same article as `source_0`: its claims count as one voice with it.", icon="🔁")
             st.markdown("\n".join(f"- ⚠ **Criterion {k}**: {PARAGRAPH}" for k in range(6)))
             st.caption("4 claim(s) tagged · Attribution: reproduced for comparison")
-            if i > 0:
+            if card > 0:
                 with st.expander("Full text (as stored)"):
                     st.markdown(PARAGRAPH)
                 continue
