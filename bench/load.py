@@ -297,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     detail = {"settings": {"target_p95_ms": TARGET_P95_MS, "window_s": args.window, "settle_s": args.settle,
                            "think_s": args.think, "spawn_rate": args.spawn_rate, "quick": args.quick},
               "one_process": one, "two_replicas": two, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    for name, r in (("one process", one), ("two replicas", two)):
+        if r and r.get("stopped") == "budget":
+            print(f"  {name}: the time budget ran out with steps left; its figure is a lower bound", flush=True)
+        if r and measured(r["steps"]) and all(s["passed"] for s in measured(r["steps"])):
+            print(f"  {name}: every step passed; its figure is a lower bound (give larger --steps)", flush=True)
     for r in runs:
         for message in r.get("errors", [])[:5]:
             print(f"  error: {message}", flush=True)

@@ -84,7 +84,10 @@ class Physiotherapist(User):
         self.think_range = (lo, hi)
         self.random = random.Random(self.number)
         self.client: StreamlitClient | None = None
-        self._open()
+        try:
+            self._open()
+        except (ProtocolError, OSError):
+            self._close()  # counted already; the first task opens the page again
 
     def on_stop(self) -> None:
         self._close()
@@ -254,11 +257,11 @@ class CapacityShape(LoadTestShape):
     def _pids(self) -> list[int]:
         return [int(p) for p in self._opts().server_pids.split(",") if p]
 
-    def _finish(self) -> None:
+    def _finish(self, stopped: str) -> None:
         path = self._opts().result_file
         if path:
             Path(path).write_text(json.dumps({"steps": self.results, "errors": [e for _, e in ERRORS[:50]],
-                                              "error_count": len(ERRORS)}, indent=2), encoding="utf-8")
+                                              "error_count": len(ERRORS), "stopped": stopped}, indent=2), encoding="utf-8")
 
     def tick(self):
         opts = self._opts()
@@ -271,7 +274,8 @@ class CapacityShape(LoadTestShape):
                                  "server_rss_mb": [round(m, 1) for m in server_memory_mb(pids)], "baseline": True})
             self._next_phase("ramp", now)
         if not self.queue or self.get_run_time() > opts.budget:
-            self._finish()
+            # "budget": time ran out with steps left, so the capacity found is a lower bound.
+            self._finish("budget" if self.queue else "done")
             return None
         users = self.queue[0]
         if self.phase == "ramp":
