@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint audit validate clean
+.PHONY: run test bench load lint audit validate clean
 
 $(STAMP): requirements.txt
 	python3 -m venv $(VENV)
@@ -30,6 +30,9 @@ test: $(STAMP) lint audit
 
 bench: $(STAMP)
 	$(PY) bench/bench.py
+
+load: $(STAMP)
+	$(PY) bench/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

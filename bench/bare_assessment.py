@@ -10,8 +10,11 @@ import math
 
 import altair as alt
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 from bare_data import CONDITIONS, FINDINGS, PER_TAB, TABS, page_links, topic_view
+
+from ui.charts import spec_template  # the same template path as the pages
 
 st.set_page_config(page_title="Bare assessment", layout="wide", initial_sidebar_state="collapsed")
 page_links()
@@ -20,18 +23,6 @@ st.html("<style>" + "".join(f".bare-rule-{i} {{ min-height: 44px; min-width: 44p
 
 SENTENCE = ("Keep gently active rather than resting completely: walking, easy cycling or an easy jog are fine as long "
             "as the pain stays mild and settles by the next morning. ")
-
-
-def _template(chart: alt.TopLevelMixin) -> dict:
-    """The spec without Altair's empty placeholder data: the page passes the rows."""
-    spec = chart.to_dict()
-    spec.pop("data", None)
-    spec.pop("$schema", None)
-    placeholders = {name for name, rows in spec.pop("datasets", {}).items() if rows in ([], [{}])}
-    for layer in spec.get("layer", []):
-        if isinstance(layer.get("data"), dict) and layer["data"].get("name") in placeholders:
-            del layer["data"]
-    return spec
 
 
 @st.cache_resource
@@ -53,7 +44,7 @@ def body_map_spec() -> dict:
         description=alt.Description("label:N"),
     ).transform_lookup(lookup="id", from_=alt.LookupData(data=alt.Data(values=squares), key="properties.id"), as_="geo",
                        ).add_params(pick).project(type="identity", reflectY=True)
-    return _template(alt.layer(backdrop, regions).properties(height=480))
+    return spec_template(alt.layer(backdrop, regions).properties(height=480))
 
 
 @st.cache_resource
@@ -63,7 +54,7 @@ def differential_spec() -> dict:
                                   tooltip=["label:N", "shown:N"], description=alt.Description("label:N"))
     tick = base.mark_tick(color="#212529").encode(x="prior:Q")
     text = base.mark_text(align="left", dx=4).encode(x="probability:Q", text="shown:N")
-    return _template(alt.layer(bars, tick, text).properties(height=alt.Step(26)))
+    return spec_template(alt.layer(bars, tick, text).properties(height=alt.Step(26)))
 
 
 @st.cache_resource
@@ -71,7 +62,7 @@ def contribution_spec() -> dict:
     bars = alt.Chart().mark_bar().encode(y=alt.Y("finding:N", sort=None), x="effect:Q", color="direction:N",
                                          tooltip=["finding:N", "effect:Q"])
     zero = alt.Chart().mark_rule().encode(x=alt.datum(0))
-    return _template(alt.layer(zero, bars).properties(height=alt.Step(24)))
+    return spec_template(alt.layer(zero, bars).properties(height=alt.Step(24)))
 
 
 st.title("Buttock & hip pain assessment (bare)", anchor=False)
@@ -107,10 +98,11 @@ with main:
         st.header("Findings", anchor=False)
         rows = [{"id": f"r{i}", "label": f"Region {i}", "referral": ["essential", "spillover", "none"][i % 3],
                  "pain": "marked" if i == 5 else ""} for i in range(36)]
-        st.vega_lite_chart(pd.DataFrame(rows), body_map_spec(), key="body_map", on_select="rerun", width="stretch")
+        st.vega_lite_chart(pa.Table.from_pylist(rows), body_map_spec(), key="body_map", on_select="rerun", width="stretch")
         st.caption(SENTENCE)
         st.checkbox("Pain drawing complete", key="drawing", help=SENTENCE)
         st.caption(SENTENCE)
+        st.markdown("**Red-flag screen:** 0 of 16 asked.")
         k = 0
         for tab, n in zip(st.tabs(TABS), PER_TAB, strict=True):
             with tab:
@@ -126,7 +118,7 @@ with main:
         st.markdown("**Most likely:** 1. " + CONDITIONS[0] + " **62%** · 2. " + CONDITIONS[1] + " **20%**")
         diff = [{"label": c, "probability": 0.6 - 0.06 * i, "prior": 0.1, "shown": f"{60 - 6 * i}%",
                  "role": "plan" if i == 0 else "other"} for i, c in enumerate(CONDITIONS)]
-        st.vega_lite_chart(pd.DataFrame(diff), differential_spec(), width="stretch")
+        st.vega_lite_chart(pa.Table.from_pylist(diff), differential_spec(), width="stretch")
         st.caption(SENTENCE)
         st.header("Why", anchor=False)
         st.selectbox("Explain", CONDITIONS, key="explain")
@@ -134,7 +126,7 @@ with main:
         contrib = [{"finding": FINDINGS[i], "effect": 0.9 - 0.2 * i, "direction": "for" if i < 5 else "against",
                     "recorded": "present", "lr_kind": "LR+", "lr": 2.0, "provenance": "clinical estimate",
                     "reference": "Reference 2020"} for i in range(8)]
-        st.vega_lite_chart(pd.DataFrame(contrib), contribution_spec(), width="stretch")
+        st.vega_lite_chart(pa.Table.from_pylist(contrib), contribution_spec(), width="stretch")
         st.caption(SENTENCE)
         with st.expander("Likelihood ratios and their references"):
             st.dataframe(pd.DataFrame(contrib), hide_index=True, width="stretch")
@@ -167,4 +159,4 @@ with beside:
     st.header("Sources on this topic", anchor=False)
     st.selectbox("Topic in focus", [f"Topic {i}" for i in range(13)], key="focus")
     st.markdown("**Topic 0**")
-    topic_view(SENTENCE, rows=12, quotes=10, boxed_rows=True)
+    topic_view(SENTENCE, rows=12, quotes=10, boxed_rows=5)

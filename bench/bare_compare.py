@@ -5,9 +5,11 @@ static data, no logic. Run: streamlit run bench/bare_compare.py"""
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
+import pyarrow as pa
 import streamlit as st
 from bare_data import page_links, topic_view
+
+from ui.charts import spec_template  # the same template path as the pages
 
 st.set_page_config(page_title="Bare compare", layout="wide")
 page_links()
@@ -19,7 +21,8 @@ PARAGRAPH = ("Applying ice to the affected area for 15-20 minutes every few hour
 
 
 @st.cache_resource
-def matrix() -> alt.LayerChart:
+def matrix() -> dict:
+    """The static spec, built once per process as the page's matrix_template is; rows are passed per rerun."""
     # A clickable cell and its glyph select the same (topic, voice): one selection per clickable layer.
     pick = alt.selection_point(name="cell", fields=["topic", "voice"], on="click", clear="dblclick")
     pick_glyph = alt.selection_point(name="glyph", fields=["topic", "voice"], on="click", clear="dblclick")
@@ -31,7 +34,7 @@ def matrix() -> alt.LayerChart:
     conflict = alt.Chart().mark_rect().encode(x=x, y=y, color="conflict:N").transform_filter("datum.kind == 'conflict'")
     glyphs = alt.Chart().mark_text().encode(x=x, y=y, text="glyph:N", tooltip=["topic:N"]).add_params(pick_glyph)
     chart = alt.layer(cells, conflict, glyphs).resolve_scale(color="independent")
-    return chart.properties(height=alt.Step(34))
+    return spec_template(chart.properties(height=alt.Step(34)))
 
 
 st.title("Compare sources (bare)")
@@ -46,39 +49,43 @@ rows = [{"topic": t, "voice": v, "kind": "cell", "stance": ["recommend", "advise
          "conflict": None, "glyph": "+−·"[(i + j) % 3]} for i, t in enumerate(TOPICS) for j, v in enumerate(VOICES)]
 rows += [{"topic": t, "voice": "conflict", "kind": "conflict", "stance": None, "conflict": ["direct", "scope", "none"][i % 3],
           "glyph": ""} for i, t in enumerate(TOPICS)]
-st.altair_chart(matrix().properties(data=pd.DataFrame(rows)), key="matrix", on_select="rerun", selection_mode="cell",
-                width="stretch")
+st.vega_lite_chart(pa.Table.from_pylist(rows), matrix(), key="matrix", on_select="rerun", selection_mode=["cell", "glyph"],
+                   width="stretch")
 st.caption(PARAGRAPH)
 topic = st.selectbox("Topic", TOPICS, key="topic_pick")
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("What each source says, in context", anchor=False)
-    for column in st.columns(3):
+    # As for "ice": two stances, three claims recommending and two advising against.
+    for column, n_claims in zip(st.columns(2), (3, 2), strict=True):
         with column:
             st.markdown("#### Recommend")
-            for _ in range(2):
+            for _ in range(n_claims):
                 with st.container(border=True):
                     st.markdown("**An article title**  \n`source_1`")
                     st.markdown(PARAGRAPH)
                     st.caption("Scope: acute · general")
-                    st.caption("Editors' disposition: accepted with modification")
 with right:
     st.subheader("Guidance HipGuide uses", anchor=False)
     st.markdown(f"**{topic}**")
-    topic_view(PARAGRAPH, rows=9, quotes=4, boxed_rows=False)
+    topic_view(PARAGRAPH, rows=13, quotes=4, boxed_rows=0)
+    for _ in range(5):  # the voices' cards beside the guidance
+        with st.container(border=True):
+            st.markdown("**An article title**")
+            st.caption("publisher · no named author")
 st.divider()
 st.subheader("Source cards", anchor=False)
 st.caption(PARAGRAPH)
-for i in range(0, 5, 2):
-    for column in st.columns(2):
+for i in range(0, 5, 2):  # five source cards, two to a row
+    for card, column in zip(range(i, min(i + 2, 5)), st.columns(2), strict=False):
         with column, st.container(border=True):
             st.markdown("##### An article title")
             st.caption("`source` · publisher · no named author · undated")
-            if i == 0:
+            if card == 1:
                 st.info("Same article as `source_0`: its claims count as one voice with it.", icon="🔁")
             st.markdown("\n".join(f"- ⚠ **Criterion {k}**: {PARAGRAPH}" for k in range(6)))
             st.caption("4 claim(s) tagged · Attribution: reproduced for comparison")
-            if i > 0:
+            if card > 0:
                 with st.expander("Full text (as stored)"):
                     st.markdown(PARAGRAPH)
                 continue

@@ -40,10 +40,10 @@ def page_links() -> None:
             st.page_link("http://localhost:8501/", label=label, icon=icon)
 
 
-def topic_view(text: str, rows: int, quotes: int, boxed_rows: bool) -> None:
+def topic_view(text: str, rows: int, quotes: int, boxed_rows: int) -> None:
     """The bare twin of ui.topic_view.render_topic: the same element kinds, static text, no logic.
 
-    The assessment column puts each guidance row in its own container; the comparison page does not.
+    `boxed_rows` of the guidance rows sit in a container of their own, as the page's compact view nests them.
     """
     import contextlib
 
@@ -51,8 +51,8 @@ def topic_view(text: str, rows: int, quotes: int, boxed_rows: bool) -> None:
 
     st.caption(text)
     st.warning("**Sources disagree — direct conflict.** " + text, icon="⚡")
-    for _ in range(rows):
-        with st.container() if boxed_rows else contextlib.nullcontext():
+    for i in range(rows):
+        with st.container() if i < boxed_rows else contextlib.nullcontext():
             st.markdown(text)
             st.caption(text)
     with st.expander("Rationale and dispositions"):

@@ -1,6 +1,7 @@
 """Bare twin of the Editor page (signed in, editing ice's guidance) for the benchmark: the same kinds and
-counts of elements (24 selectboxes, 18 text inputs, 13 text areas, 2 condition-specific overrides, tabs, a
-form, preview dataframes), static data, no logic. Run: streamlit run bench/bare_editor.py"""
+counts of elements as the page with ice's acute stance as saved (24 selectboxes, 18 text inputs, 13 text
+areas, 2 condition-specific overrides, tabs, a form; the preview and its dataframes while a stance differs
+from the saved one), static data, no logic. Run: streamlit run bench/bare_editor.py"""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ tabs = st.tabs(["Adopted guidance", "Add a source", "Tag a claim", "Needs review
 with tabs[0]:
     st.selectbox("Topic", [f"Topic {i}" for i in range(13)], key="ed_topic")
     with st.expander("Current adopted guidance and the sources (as on disk)"):
-        for _ in range(14):
+        for i in range(14):
             st.markdown(TEXT)
             st.caption(TEXT)
-            st.caption(TEXT)
+            if i < 12:
+                st.caption(TEXT)
     st.markdown("##### Editing version 1 → 2")
     for phase, column in zip(["Acute", "Recovery", "Prevention"], st.columns(3), strict=True):
         with column:
@@ -63,13 +65,26 @@ with tabs[0]:
     s1.radio("Status", ["draft", "approved"], key="status", horizontal=True)
     s2.text_input("Approver (required to approve)", key="approver")
     s3.text_input("Change note (for the audit trail)", key="note")
-    with st.expander("Preview: 1 field(s) change", expanded=True):
-        st.dataframe(pd.DataFrame([{"field": "phases.acute.stance", "before": "advise_against", "after": "neutral"}]),
-                     hide_index=True, width="stretch")
-        st.markdown("**Impact on the worked cases:** the plan changes in 5 of 22 shipped vignettes.")
-        st.dataframe(pd.DataFrame([{"vignette": f"v{i}", "title": TEXT[:60], "stance now": "against", "stance after": "neutral",
-                                    "advice now": TEXT, "advice after": TEXT} for i in range(5)]), hide_index=True, width="stretch")
+    if st.session_state.get("Acute_stance", "advise_against") != "advise_against":  # a change, previewed as on the page
+        with st.expander("Preview: 1 field(s) change", expanded=True):
+            st.dataframe(pd.DataFrame([{"field": "phases.acute.stance", "before": "advise_against", "after": "neutral"}]),
+                         hide_index=True, width="stretch")
+            st.markdown("**Impact on the worked cases:** the plan changes in 5 of 22 shipped vignettes.")
+            st.dataframe(pd.DataFrame([{"vignette": f"v{i}", "title": TEXT[:60], "stance now": "against",
+                                        "stance after": "neutral", "advice now": TEXT, "advice after": TEXT} for i in range(5)]),
+                         hide_index=True, width="stretch")
     st.button("💾 Save decision", key="save", type="primary")
+    st.divider()
+    st.subheader("Unsaved input and other versions", anchor=False)
+    st.warning(TEXT, icon="⚠️")
+    for title in ("What changed since this version", "The sources behind this decision"):
+        with st.expander(title):
+            st.markdown(TEXT)
+    for _ in range(3):
+        with st.container(border=True):
+            st.markdown(TEXT)
+    for _ in range(5):
+        st.markdown(TEXT)
 with tabs[1], st.form("add_source_form"):
     a, b = st.columns(2)
     for i in range(3):
@@ -91,7 +106,6 @@ with tabs[2]:
     d.selectbox("Target structure", ["general", "deep rotators"], key="tag_target")
     e.text_input("Population", key="tag_population")
     f.text_input("Note", key="tag_note")
-    st.text_input("Claim id", key="tag_id")
     st.button("Add claim", key="tag_save", type="primary")
 with tabs[3]:
     st.success("Nothing needs review.")

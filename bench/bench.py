@@ -6,11 +6,16 @@ Targets live here, never in the tests. Sections:
   knowledge   load + validate the shipped knowledge, and a synthetic knowledge base 100x larger
   save        an editor's save end to end (validate, write, one git commit)
   assess      assess() per case, median over the shipped vignettes
-  apptest     AppTest rerun after one click, each page versus its bare twin (bench/bare_*.py), interleaved
+  apptest     AppTest rerun after one click, each page versus its bare twin (bench/bare_*.py), interleaved;
+              a twin whose element kinds and counts differ from its page FAILS (its ratio would mean nothing);
+              and the assessment versus the frozen twin of the page before the redesign (report only)
   browser     in Chromium: click -> updated page, HipGuide versus bare; cold start to first full render;
               20 concurrent sessions' click latency (p50 / p95)
+  frozen      in Chromium: click -> updated differential, the live assessment versus the frozen twin of the
+              page before the consultation redesign (bench/frozen_assessment.py), paired; target <= 0.8x
 
-`--quick` runs fewer repetitions; `--skip browser` (or apptest, knowledge, assess) leaves a section out.
+`--quick` runs fewer repetitions; `--skip browser` (or apptest, frozen, knowledge, assess, save) leaves a
+section out. Capacity under load (many clinicians at once, no browser) is `make load` (bench/load.py).
 """
 
 from __future__ import annotations
@@ -50,7 +55,9 @@ TARGET_ASSESS_RERUN_MS = 60
 TARGET_RERUN_RATIO = 1.2
 TARGET_BROWSER_CLICK_RATIO = 1.2  # the same bar as the AppTest rerun
 TARGET_COLD_START_S = 10.0
-TARGET_CONCURRENT_WALL_S = 60  # the concurrency test's bound for twenty sessions
+TARGET_CONCURRENT_WALL_S = 60  # twenty sessions recording at once (tests/browser/test_concurrency.py checks behaviour only)
+TARGET_FROZEN_CLICK_RATIO = 0.8  # the live assessment against the frozen twin of the page before the redesign
+TARGET_ALIAS_BOMB_MS = 1000  # a billion-laughs file is refused before anything is expanded
 CONCURRENT_SESSIONS = 20
 ASSESSMENT_TICKS = 8  # findings ticked before the measured click
 
@@ -91,6 +98,13 @@ def percentile(samples: list[float], q: float) -> float:
     k = (len(ordered) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def measured_findings(kb: Any) -> tuple[list[str], str]:
+    """The findings ticked before a measured click (from a shipped vignette), and the one then clicked."""
+    ticked = list(kb.vignettes["01_runner_deep_buttock_after_hills"].findings)[:ASSESSMENT_TICKS]
+    toggled = next(f for f in kb.findings if f not in ticked and kb.findings[f].group not in ("red_flag",))
+    return ticked, toggled
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
@@ -193,6 +207,30 @@ def bench_knowledge(quick: bool) -> None:
                f"< {TARGET_LOAD_100X_MS} ms", ms < TARGET_LOAD_100X_MS, "median")
         if ms >= TARGET_LOAD_100X_MS:
             print(profile_top(lambda: load_knowledge(big)), flush=True)
+    bench_alias_bomb()
+
+
+def bench_alias_bomb() -> None:
+    """A YAML alias bomb in a knowledge file is refused at once (the knowledge tests check that it is refused)."""
+    from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, load_knowledge
+    from hipguide.yamlio import KnowledgeError
+
+    bomb = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        bomb.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    with tempfile.TemporaryDirectory(prefix="hipguide-bench-bomb-") as tmp:
+        root = Path(tmp) / "knowledge"
+        shutil.copytree(DEFAULT_KNOWLEDGE_DIR, root, ignore=shutil.ignore_patterns(".editor.lock", "audit"))
+        (root / "findings.yaml").write_text("\n".join(bomb) + "\n", encoding="utf-8")
+        t0 = time.perf_counter()
+        try:
+            load_knowledge(root)
+            refused = False
+        except KnowledgeError:
+            refused = True
+        ms = (time.perf_counter() - t0) * 1000
+    record("knowledge", "alias bomb in findings.yaml refused", ms, "ms", f"< {TARGET_ALIAS_BOMB_MS} ms",
+           refused and ms < TARGET_ALIAS_BOMB_MS, "" if refused else "NOT refused")
 
 
 def profile_top(fn: Callable[[], Any], limit: int = 15) -> str:
@@ -316,6 +354,7 @@ class PagePair:
     real_click: Callable[[Any, int], None]
     bare_click: Callable[[Any, int], None]
     target_ms: float | None = None
+    same_elements: bool = True  # a bare twin must draw the page's element kinds and counts; the frozen twin need not
 
 
 def _assessment_pair() -> PagePair:
@@ -323,8 +362,7 @@ def _assessment_pair() -> PagePair:
     from ui.assessment_state import finding_key
 
     kb = load_knowledge(os.environ["HIPGUIDE_KNOWLEDGE_DIR"])
-    ticked = list(kb.vignettes["01_runner_deep_buttock_after_hills"].findings)[:ASSESSMENT_TICKS]
-    toggled = next(f for f in kb.findings if f not in ticked and kb.findings[f].group not in ("red_flag",))
+    ticked, toggled = measured_findings(kb)
 
     def real_setup(at: Any) -> None:
         for fid in ticked:
@@ -342,6 +380,14 @@ def _assessment_pair() -> PagePair:
 
     return PagePair(f"assessment ({ASSESSMENT_TICKS} findings ticked, one more clicked)", "dashboard.py",
                     "bench/bare_assessment.py", real_setup, bare_setup, real_click, bare_click, TARGET_ASSESS_RERUN_MS)
+
+
+def _frozen_pair() -> PagePair:
+    """The live assessment against the frozen twin of the page before the redesign: same keys, same clicks."""
+    pair = _assessment_pair()
+    return PagePair(f"assessment versus its frozen twin ({ASSESSMENT_TICKS} ticked, one more clicked)", "dashboard.py",
+                    "bench/frozen_assessment.py", pair.real_setup, pair.real_setup, pair.real_click, pair.real_click,
+                    same_elements=False)
 
 
 def _compare_pair() -> PagePair:
@@ -402,7 +448,7 @@ def _bench_apptest(quick: bool) -> None:
     from streamlit.testing.v1 import AppTest
 
     n = 10 if quick else 60
-    for make in (_assessment_pair, _compare_pair, _editor_pair):
+    for make in (_assessment_pair, _compare_pair, _editor_pair, _frozen_pair):
         pair = make()
         try:
             # Pages start from the entry file, as in a browser, so the links between pages resolve.
@@ -435,17 +481,32 @@ def _bench_apptest(quick: bool) -> None:
             record("apptest", pair.name, None, "ms", detail=f"could not run: {type(exc).__name__}: {exc}")
             continue
         real_ms, bare_ms = median_ms(t_real), median_ms(t_bare)
+        real_census, bare_census = census(real), census(bare)
+        if not pair.same_elements:
+            ratio = statistics.median(r / b for r, b in zip(t_real, t_bare, strict=True))
+            record("apptest", f"{pair.name}: live page", real_ms, "ms", "", None, "median", census=real_census)
+            record("apptest", f"{pair.name}: frozen twin", bare_ms, "ms", "", None, "median", census=bare_census)
+            record("apptest", f"{pair.name}: ratio", ratio, "x", "", None,
+                   f"median of {n} paired reruns (the target is in Chromium, section frozen)")
+            print(f"    elements live/frozen: {census_line(real_census, bare_census)}", flush=True)
+            continue
+        # A twin that draws other elements than its page measures something else: its ratio is not evidence.
+        same = real_census == bare_census
+        record("apptest", f"{pair.name}: twin draws the page's elements", None, "", "same kinds, counts", same,
+               "" if same else "differ (HipGuide/twin): " + census_line(
+                   {k: v for k, v in real_census.items() if bare_census.get(k) != v},
+                   {k: v for k, v in bare_census.items() if real_census.get(k) != v}))
         # Each HipGuide rerun is paired with the bare rerun measured right after it: the median of the
         # paired ratios follows the machine's speed as it drifts during the run, which a ratio of two
         # medians taken over a minute does not.
         ratio = statistics.median(r / b for r, b in zip(t_real, t_bare, strict=True))
         ok_ms = None if pair.target_ms is None else real_ms < pair.target_ms
         record("apptest", f"{pair.name}: HipGuide", real_ms, "ms", f"< {pair.target_ms:.0f} ms" if pair.target_ms else "", ok_ms,
-               "median", census=census(real))
-        record("apptest", f"{pair.name}: bare twin", bare_ms, "ms", "", None, "median", census=census(bare))
+               "median", census=real_census)
+        record("apptest", f"{pair.name}: bare twin", bare_ms, "ms", "", None, "median", census=bare_census)
         record("apptest", f"{pair.name}: ratio", ratio, "x", f"<= {TARGET_RERUN_RATIO}", ratio <= TARGET_RERUN_RATIO,
                f"median of {n} paired reruns; ratio of the medians {real_ms / bare_ms:.3f}")
-        print(f"    elements HipGuide/bare: {census_line(census(real), census(bare))}", flush=True)
+        print(f"    elements HipGuide/bare: {census_line(real_census, bare_census)}", flush=True)
         if ratio > TARGET_RERUN_RATIO or (pair.target_ms and real_ms >= pair.target_ms):
             print("    what dominates the HipGuide rerun:", flush=True)
             print(profile_page(real, pair.real_click), flush=True)
@@ -500,8 +561,7 @@ def bench_browser(quick: bool) -> None:
         tmp = Path(tmp_name)
         knowledge = copy_knowledge(tmp / "knowledge")
         kb = load_knowledge(knowledge)
-        ticked = list(kb.vignettes["01_runner_deep_buttock_after_hills"].findings)[:ASSESSMENT_TICKS]
-        toggled = next(f for f in kb.findings if f not in ticked and kb.findings[f].group not in ("red_flag",))
+        ticked, toggled = measured_findings(kb)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             servers: list[StreamlitServer] = []
@@ -571,7 +631,7 @@ def bench_browser(quick: bool) -> None:
             detail = f"{len(latencies)} clicks; all open after {PHASES.get('all_open', 0):.0f} s; {len(errors)} errors"
             record("browser", f"{n_sessions} concurrent sessions: click -> rerun p50", p50, "ms", "", None, detail)
             record("browser", f"{n_sessions} concurrent sessions: click -> rerun p95", p95, "ms")
-            # The bound is on the sessions working at once (as in tests/browser/test_concurrency.py); opening
+            # The bound is on the sessions working at once (the concurrency test checks only what each session sees); opening
             # twenty Chromium contexts first is the browser's cost and is reported beside it.
             concurrent = PHASES["done"] - PHASES["all_open"]
             record("browser", f"{n_sessions} concurrent sessions: all recording at once", concurrent, "s",
@@ -594,12 +654,87 @@ def bench_browser(quick: bool) -> None:
                    f"{PHASES['done'] - PHASES['all_open']:.0f} s; whole run {wall:.0f} s; {len(errors)} errors")
 
 
+# --- Chromium: the live assessment against the frozen twin of the page before the redesign ----------
+
+def _finding_option(page: Any, kb: Any, finding_id: str) -> Any:
+    """A finding's "present" option wherever the page puts it: in view, or behind one of its tabs."""
+    from ui_helpers import STATE_OPTIONS, name_pattern
+
+    group = page.get_by_role("radiogroup", name=name_pattern(kb.findings[finding_id].label)).first
+    tabs = page.get_by_role("tab")
+    for i in range(tabs.count()):
+        if group.is_visible():
+            break
+        tabs.nth(i).click()
+    group.wait_for(state="visible", timeout=20_000)
+    return group.get_by_role("radio").nth(STATE_OPTIONS.index("present"))
+
+
+def bench_frozen(quick: bool) -> None:
+    print("\nfrozen (Chromium: click -> updated differential, the live assessment versus the frozen twin of the page "
+          "before the consultation redesign, paired)", flush=True)
+    from streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer, copy_knowledge
+
+    if not os.access(CHROMIUM, os.X_OK):
+        record("frozen", "Chromium measurements", None, "", detail=f"skipped: {CHROMIUM} not found")
+        return
+    from playwright.sync_api import sync_playwright
+    from ui_helpers import new_page, open_app, wait_quiet
+
+    from hipguide.knowledge import load_knowledge
+
+    with tempfile.TemporaryDirectory(prefix="hipguide-bench-frozen-") as tmp_name:
+        tmp = Path(tmp_name)
+        knowledge = copy_knowledge(tmp / "knowledge")
+        kb = load_knowledge(knowledge)
+        ticked, toggled = measured_findings(kb)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            servers: list[StreamlitServer] = []
+            try:
+                pages: dict[str, Any] = {}
+                for name, script in (("live", "dashboard.py"), ("frozen", "bench/frozen_assessment.py")):
+                    servers.append(StreamlitServer(knowledge, script=script, log_dir=tmp).start())
+                    _context, page = new_page(browser)
+                    open_app(page, servers[-1].url, timeout=120_000)
+                    wait_quiet(page, QUIET_MS, timeout=60_000)
+                    pages[name] = page
+                options = {}
+                for name, page in pages.items():
+                    for fid in ticked:
+                        option = _finding_option(page, kb, fid)
+                        if option.get_attribute("aria-checked") != "true":
+                            _click_settled_ms(page, option, name)
+                    options[name] = _finding_option(page, kb, toggled)
+                times: dict[str, list[float]] = {"live": [], "frozen": []}
+                for _ in range(6 if quick else 30):
+                    for name in ("live", "frozen"):
+                        times[name].append(_click_settled_ms(pages[name], options[name], name))
+                broken = {name: page.hg_page_errors[:2] for name, page in pages.items() if page.hg_page_errors}
+                warn = f"; PAGE ERRORS {broken}: comparison not valid" if broken else ""
+                if UNSEEN_RUNS:
+                    warn += f"; clicks with no finished run seen: {dict(UNSEEN_RUNS)}"
+            finally:
+                browser.close()
+                for server in servers:
+                    server.stop()
+    live_ms, frozen_ms = statistics.median(times["live"]), statistics.median(times["frozen"])
+    ratio = statistics.median(r / b for r, b in zip(times["live"], times["frozen"], strict=True))  # paired, as above
+    record("frozen", "click -> updated differential: live assessment", live_ms, "ms", "", None,
+           f"median, {ASSESSMENT_TICKS} ticked" + warn)
+    record("frozen", "click -> updated differential: frozen twin (before the redesign)", frozen_ms, "ms", "", None, "median" + warn)
+    record("frozen", "click -> updated differential: live / frozen", ratio, "x", f"<= {TARGET_FROZEN_CLICK_RATIO}",
+           ratio <= TARGET_FROZEN_CLICK_RATIO and not broken,
+           f"median of {len(times['live'])} paired clicks; ratio of the medians {live_ms / frozen_ms:.3f}")
+
+
 # --- main ----------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--skip", action="append", default=[], choices=["knowledge", "assess", "save", "apptest", "browser"])
+    parser.add_argument("--skip", action="append", default=[],
+                        choices=["knowledge", "assess", "save", "apptest", "browser", "frozen"])
     parser.add_argument("--out", type=Path, default=BENCH / "results.json")
     args = parser.parse_args(argv)
 
@@ -615,7 +750,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["HIPGUIDE_KNOWLEDGE_DIR"] = str(copy_knowledge(Path(tmp) / "knowledge"))
         os.environ["HIPGUIDE_EDITOR_PASSPHRASE"] = EDITOR_PASSPHRASE
         sections = {"knowledge": bench_knowledge, "assess": bench_assess, "save": bench_save, "apptest": bench_apptest,
-                    "browser": bench_browser}
+                    "browser": bench_browser, "frozen": bench_frozen}
         for name, run in sections.items():
             if name not in args.skip:
                 run(args.quick)

@@ -7,7 +7,6 @@ Markdown-escaped everywhere; nothing is rendered as HTML.
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
 import streamlit as st
 
 from hipguide.comparison import (
@@ -27,7 +26,7 @@ from hipguide.comparison import (
 )
 from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.models import PHASES
-from ui.charts import spec_template
+from ui.charts import chart_data, spec_template
 from ui.common import disclaimer, knowledge_or_stop, page_nav
 from ui.formats import SELECTION_PARAMS, md_quote_in_context, selected_cell
 from ui.topic_view import STANCE_ICON, render_topic
@@ -107,7 +106,7 @@ st.header("Topic × source matrix", anchor=False)
 if not rows:
     st.info("No topic matches these filters.")
     st.stop()
-event = st.vega_lite_chart(pd.DataFrame(rows), matrix_template(), key="matrix", on_select="rerun",
+event = st.vega_lite_chart(chart_data(rows), matrix_template(), key="matrix", on_select="rerun",
                            selection_mode=SELECTION_PARAMS, width="stretch")
 st.caption("Cell colour: the voice's stance on the topic (**+** recommend, **±** conditional, **·** neutral, "
            "**−** against; purple: the voice says both). Last column: the topic's conflict type — "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import yaml
 from minikb import write_mini_kb
@@ -121,14 +119,13 @@ def test_python_tag_is_a_validation_error_not_code(mini, tmp_path):
     assert not marker.exists()
 
 
-def test_alias_bomb_is_refused_quickly(mini):
+def test_alias_bomb_is_refused(mini):
     bomb = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
         bomb.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
     (mini / "findings.yaml").write_text("\n".join(bomb) + "\n")
-    start = time.perf_counter()
+    # Refused at the first anchor, before anything is expanded; how fast is measured by `make bench`.
     found = problems(mini)
-    assert time.perf_counter() - start < 1.0
     assert "knowledge/findings.yaml:1: YAML anchors and aliases are not allowed in knowledge files (anchor &a)" in found
 
 

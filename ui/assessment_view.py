@@ -113,7 +113,7 @@ def render_body_map(kb: KnowledgeBase, result: Assessment) -> None:
     rows = bodymap.region_rows(kb, present, bodymap.referral_overlay(kb, overlay_for), absent)
     key = body_map_key()
     spec = charts.body_map_spec(kb.file_hashes.get("body_map.yaml", ""), kb)
-    st.vega_lite_chart(pd.DataFrame(rows), spec, key=key, on_select=on_body_map_click(kb, key),
+    st.vega_lite_chart(charts.chart_data(rows), spec, key=key, on_select=on_body_map_click(kb, key),
                        selection_mode=[charts.BODY_MAP_SELECTION], width="stretch",
                        alt="Body map: the whole body from behind, from the side and from the front. "
                            "Click a region to mark pain there.")
@@ -179,7 +179,7 @@ def render_differential(kb: KnowledgeBase, result: Assessment) -> None:
         ranking = st.container()
     with ranking:
         st.markdown(leading_line(kb, result))
-        st.vega_lite_chart(pd.DataFrame(rows), charts.differential_spec(), width="stretch",
+        st.vega_lite_chart(charts.chart_data(rows), charts.differential_spec(), width="stretch",
                            alt="Post-test probability per condition, most likely first, with the pre-test probability marked.")
         st.caption("Bar: post-test probability (dark blue: the condition(s) the plan is built for); black tick: pre-test "
                    "probability for this age and sex. Each condition is its own hypothesis (they can coexist), so the "
@@ -199,7 +199,7 @@ def render_why(kb: KnowledgeBase, result: Assessment) -> None:
     rows = contribution_rows(kb, r)
     if not rows:
         return
-    st.vega_lite_chart(pd.DataFrame(rows), charts.contribution_spec(), width="stretch",
+    st.vega_lite_chart(charts.chart_data(rows), charts.contribution_spec(), width="stretch",
                        alt=f"Effect of each recorded finding on {kb.conditions[chosen].label}, for and against.")
     st.caption("Blue: raises the odds; orange: lowers them; grey: not counted, because a stronger finding of the "
                "same kind (its dependence group) or a combined rule already counted that evidence. Solid: published "

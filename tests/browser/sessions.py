@@ -15,9 +15,14 @@ from streamlit_server import CHROMIUM, CHROMIUM_ARGS
 from ui_helpers import DIFFERENTIAL_ORDER, INSTRUMENT, STATE_OPTIONS, VIEWPORT, literal, name_pattern
 
 from hipguide.knowledge import KnowledgeBase
-from ui.assessment_data import FINDING_GROUPS
+from ui.assessment_data import FINDING_GROUPS, finding_controls
 
 TABS = dict(FINDING_GROUPS)
+
+
+def tab_of_control(kb: KnowledgeBase) -> dict[str, str]:
+    """finding id -> the title of the tab the assessment page shows its control in."""
+    return {control.id: title for _group, title, controls in finding_controls(kb) for control in controls}
 # Twenty pages on a small machine: share a few renderer processes and composite in software.
 LOAD_ARGS = ["--disable-gpu-compositing"]
 
@@ -137,7 +142,9 @@ async def _session(browser, url: str, kb: KnowledgeBase, index: int, findings: l
             try:
                 for fid in findings:
                     finding = kb.findings[fid]
-                    tab = page.get_by_role("tab", name=re.compile(literal((tabs or TABS)[finding.group]).pattern + "$")).first
+                    # The tab that shows the control: the red-flag tab also holds the risk factors its rules use.
+                    title = tabs[finding.group] if tabs is not None else tab_of_control(kb)[fid]
+                    tab = page.get_by_role("tab", name=re.compile(literal(title).pattern + "$")).first
                     if await tab.get_attribute("aria-selected") != "true":
                         await tab.click(timeout=timeout)
                     group = page.get_by_role("radiogroup", name=name_pattern(finding.label))

@@ -21,11 +21,9 @@ from ui.assessment_data import FINDING_GROUPS
 
 SESSIONS = 20
 FINDINGS_EACH = 2
-# All 20 sessions open, then recording and reading back their assessments at the same time: bounded to 60 s.
-CONCURRENT_BUDGET_S = 60.0
-# The whole test, page loads included. On a 2-core machine 20 Chromium contexts need ~40 s just to load
-# the page (each compiles Streamlit's JavaScript), so this is a safety limit, not the benchmark's target.
-TOTAL_BUDGET_S = 150.0
+# How long the sessions may take is the benchmark's business (`make bench`, TARGET_CONCURRENT_WALL_S); this
+# test checks that each session sees only its own assessment. The guard only stops a hung run.
+HANG_GUARD_S = 300.0
 TABS = dict(FINDING_GROUPS)
 
 
@@ -34,7 +32,7 @@ def test_twenty_sessions_each_see_only_their_own_assessment(app_server, knowledg
 
     kb = load_knowledge(knowledge_tmp)
     cases = distinct_cases(kb, SESSIONS, FINDINGS_EACH)
-    results, wall = run_sessions(app_server.url, kb, cases, budget_s=TOTAL_BUDGET_S)
+    results, wall = run_sessions(app_server.url, kb, cases, budget_s=HANG_GUARD_S)
     problems = []
     for r in results:
         expected = assess(kb, {"findings": r.findings})
@@ -60,7 +58,6 @@ def test_twenty_sessions_each_see_only_their_own_assessment(app_server, knowledg
     print(f"\n{SESSIONS} sessions: all open after {phases['all_open']:.1f} s, recorded and read back in {concurrent:.1f} s "
           f"(whole test {wall:.1f} s); click -> rerun p50 {statistics.median(latencies) * 1000:.0f} ms, "
           f"p95 {latencies[round(0.95 * (len(latencies) - 1))] * 1000:.0f} ms")
-    assert concurrent <= CONCURRENT_BUDGET_S, f"20 concurrent assessments took {concurrent:.1f} s"
 
 
 SYNC_SECONDS = "1"  # how often a replica fetches the central repository (production default: 15 s)

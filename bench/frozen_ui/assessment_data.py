@@ -1,0 +1,313 @@
+"""Data shaping for the assessment page: from the engine's result to rows and lines the page shows.
+
+Plain Python (no Streamlit): every function here takes the knowledge base and an `Assessment` and
+returns rows or text, so it can be tested without a browser. No clinical rule lives here; the engine
+decides, this module only arranges what it decided for display.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hipguide.assessment import Assessment, ConditionResult, red_flag_screen_findings
+from hipguide.exports import STANCE_WORDS, md_escape, pct
+from hipguide.knowledge import KnowledgeBase
+from hipguide.models import Finding
+
+PRESENT, ABSENT = "present", "absent"
+STATE_WORDS = {PRESENT: "Present", ABSENT: "Absent"}
+
+# The order a consultation runs, and the words the page uses for each group. The red-flag screen
+# comes first (IFOMPT framework), and so can never scroll out of sight at the end of the tab strip.
+FINDING_GROUPS: tuple[tuple[str, str], ...] = (
+    ("red_flag", "Red flags"),
+    ("onset", "History"),
+    ("location", "Location"),
+    ("aggravator", "Aggravators"),
+    ("nerve", "Nerve signs"),
+    ("examination", "Exam"),
+    ("risk", "Risk"),
+)
+
+STANCE_BADGE_COLOUR = {"recommend": "green", "conditional": "blue", "advise_against": "red", "neutral": "gray"}
+
+
+_LABEL_SPECIAL = re.compile(r"([\\`*_\[\]<>~|$:])")
+_LABEL_LEADING = re.compile(r"^(\s*)(\d+(?=[.)])|)([#>+\-.)])")
+
+
+def label_escape(text: str) -> str:
+    """Escape knowledge text for a widget label (a single line of Markdown).
+
+    Like `md_escape`, but only the characters that can start markup in one line (emphasis, code, links,
+    directives, maths, HTML, a leading list or heading marker), so a screen reader's label keeps its
+    plain punctuation: "Low back pain (lumbar region)" stays as it is.
+    """
+    escaped = _LABEL_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return _LABEL_LEADING.sub(lambda m: m.group(1) + m.group(2) + "\\" + m.group(3), escaped)
+
+
+def findings_by_group(kb: KnowledgeBase) -> dict[str, list[Finding]]:
+    """Findings per group, in the knowledge file's order (which follows a consultation).
+
+    The red-flag tab holds the whole red-flag screen: the red-flag questions and the risk factors the
+    rules depend on, so a clinician screening for red flags never has to hunt in another tab."""
+    screen = red_flag_screen_findings(kb)
+    out: dict[str, list[Finding]] = {group: [] for group, _ in FINDING_GROUPS}
+    out["red_flag"] = [kb.findings[f] for f in screen]
+    for finding in kb.findings.values():
+        if finding.id not in screen:
+            out.setdefault(finding.group, []).append(finding)
+    return out
+
+
+@dataclass(frozen=True)
+class FindingControl:
+    """What the page shows for one finding: its label and tooltip, escaped once per knowledge base."""
+
+    id: str
+    label: str        # Markdown for a widget label
+    help: str | None  # how to test it and what counts as positive
+
+
+def finding_controls(kb: KnowledgeBase) -> tuple[tuple[str, str, tuple[FindingControl, ...]], ...]:
+    """(group, tab title, controls) for each group that has findings, in consultation order."""
+
+    def build() -> tuple[tuple[str, str, tuple[FindingControl, ...]], ...]:
+        groups = findings_by_group(kb)
+        return tuple((group, title, tuple(FindingControl(f.id, label_escape(f.label), finding_help(f)) for f in groups[group]))
+                     for group, title in FINDING_GROUPS if groups.get(group))
+
+    return kb.derived("finding_controls", build)
+
+
+def red_flag_screen(kb: KnowledgeBase, result: Assessment) -> str:
+    """One line on how far the red-flag screen has got, shown above the findings."""
+    red_flags = red_flag_screen_findings(kb)
+    present = [f for f in red_flags if f in result.case.findings]
+    asked = sum(1 for f in red_flags if f in result.case.findings or f in result.case.absent)
+    text = f"**Red-flag screen:** {asked} of {len(red_flags)} asked"
+    if present:
+        text += f", **{len(present)} present**: " + ", ".join(md_escape(kb.findings[f].label) for f in present)
+    return text + "."
+
+
+def finding_help(finding: Finding) -> str | None:
+    """The one-line how-to and what counts as positive, for a tooltip."""
+    parts = []
+    if finding.how_to:
+        parts.append(f"**How:** {md_escape(finding.how_to)}")
+    if finding.positive_if:
+        parts.append(f"**Positive if:** {md_escape(finding.positive_if)}")
+    return "  \n".join(parts) or None
+
+
+def case_from_states(states: Mapping[str, str | None], phase: str | None, age: int | float | None,
+                     sex: str | None = None) -> dict[str, Any]:
+    """A case for the engine from the per-finding states (present / absent / not assessed = None)."""
+    case: dict[str, Any] = {
+        "findings": sorted(f for f, v in states.items() if v == PRESENT),
+        "absent": sorted(f for f, v in states.items() if v == ABSENT),
+        "phase": phase or "acute",
+    }
+    if age is not None:
+        case["age"] = int(age)
+    if sex is not None:
+        case["sex"] = sex
+    return case
+
+
+# --- triage -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TriageBanner:
+    kind: str      # "error" | "warning" | "success" | "info": the Streamlit alert to use
+    text: str      # Markdown, knowledge text escaped
+
+
+def _reason_line(kb: KnowledgeBase, r: Any) -> str:
+    because = ", ".join(md_escape(kb.findings[f].label) if f in kb.findings else md_escape(f) for f in r.findings)
+    review = f" Review within {r.review_within_weeks} week{'s' if r.review_within_weeks != 1 else ''}." if r.review_within_weeks else ""
+    return (f"- **{md_escape(r.label)}** ({r.level}) — because: {because}. "
+            f"**Action:** {md_escape(r.action)}{review} _Basis: {md_escape(r.reference)}_")
+
+
+def triage_banner(kb: KnowledgeBase, result: Assessment) -> TriageBanner:
+    """The banner at the top: level, which rules fired, because of which findings, and what to do.
+
+    Red flags come first, then safety-netting for single weak flags, then the checks that could not be
+    made because the age or sex is not recorded (never counted as negative).
+    """
+    tri = result.triage
+    level = tri.level
+    head = f"**Triage: {level.upper()}** — {md_escape(tri.headline)}."
+    lines = [head]
+    if tri.red_flags:
+        lines += ["", *(_reason_line(kb, r) for r in tri.red_flags)]
+    if tri.safety_nets:
+        lines += ["", "**Safety-netting** (a single weak flag: routine care with a review date):", "",
+                  *(_reason_line(kb, r) for r in tri.safety_nets)]
+    note = tri.not_assessed_note()
+    if note:
+        lines += ["", f":material/help: **{md_escape(note)}**"]
+    pending_serious = any(u.level != "routine" for u in tri.not_assessed)
+    if level == "emergency":
+        kind = "error"
+    elif level == "urgent" or pending_serious:
+        kind = "warning"
+    elif tri.reasons or note:
+        kind = "info"
+    else:
+        red_flags = red_flag_screen_findings(kb)
+        assessed = set(result.case.findings) | set(result.case.absent)
+        asked = sum(1 for f in red_flags if f in assessed)
+        present = [f for f in red_flags if f in result.case.findings]
+        if red_flags and asked == len(red_flags) and not present:
+            return TriageBanner("success", f"{head} No red flag: all {len(red_flags)} red-flag questions answered and negative.")
+        if red_flags and asked == len(red_flags):
+            named = ", ".join(md_escape(kb.findings[f].label) for f in present)
+            return TriageBanner("info", f"{head} Red-flag screen complete; no rule fired. Recorded: {named}.")
+        return TriageBanner("info", f"{head} No red flag recorded so far; {len(red_flags) - asked} of {len(red_flags)} "
+                                    "red-flag questions not yet asked (not asked is not negative).")
+    return TriageBanner(kind, "\n".join(lines))
+
+
+def withheld_lines(result: Assessment) -> list[str]:
+    """The self-care left out of the plan because it contradicts the triage action, with the reason."""
+    return [f"- **{md_escape(w.label)}** — {md_escape(w.reason)}" for w in result.withheld]
+
+
+def caution_line(kb: KnowledgeBase, caution: Any) -> str:
+    """A warning beside a test that could harm this patient, naming what makes it unsafe."""
+    rules = {r.id: r.label for r in kb.red_flags}
+    because = ", ".join(md_escape(kb.findings[b].label if b in kb.findings else rules.get(b, b)) for b in caution.because)
+    return f"**{md_escape(kb.findings[caution.finding].label)}:** {md_escape(caution.warning)} (because: {because})"
+
+
+# --- differential -------------------------------------------------------------------------------
+
+def differential_rows(kb: KnowledgeBase, result: Assessment) -> list[dict[str, Any]]:
+    """One row per condition, most likely first, for the differential chart."""
+    plan = set(result.plan_conditions)
+    return [
+        {
+            "condition": r.condition,
+            "label": kb.conditions[r.condition].label,
+            "rank": i,
+            "probability": r.probability,
+            "prior": r.prior,
+            "shown": pct(r.probability),
+            "prior_shown": pct(r.prior),
+            "role": "Guides the plan" if r.condition in plan else "Other condition",
+            "caption": f"{kb.conditions[r.condition].label} — {pct(r.probability)}",
+            "prior_basis": kb.conditions[r.condition].prior_provenance,
+        }
+        for i, r in enumerate(result.differential)
+    ]
+
+
+def contribution_rows(kb: KnowledgeBase, r: ConditionResult) -> list[dict[str, Any]]:
+    """Each recorded finding's effect on one condition: log-odds, for or against, LR and its basis."""
+    rows = []
+    lim = max((abs(c.effect) for c in r.contributions), default=1.0) * 1.05
+    for i, c in enumerate(sorted(r.contributions, key=lambda c: -c.effect)):
+        label = kb.findings[c.finding].label if c.finding in kb.findings else c.finding
+        lr_kind = "LR+" if c.present else "LR−"
+        basis = "published" if c.provenance == "published" else "clinical estimate"
+        rows.append({
+            "order": i,
+            "caption": f"{label} ({'present' if c.present else 'absent'}) — {lr_kind} {c.likelihood_ratio:g}, {basis}",
+            "lim_lo": -lim,
+            "lim_hi": lim,
+            "finding": label,
+            "recorded": STATE_WORDS[PRESENT if c.present else ABSENT],
+            "direction": "for" if c.effect > 0 else "against",
+            "effect": round(c.effect, 3),
+            "lr": c.likelihood_ratio,
+            "lr_kind": lr_kind,
+            "provenance": basis,
+            "reference": c.reference or "—",
+        })
+    return rows
+
+
+def explain_summary(kb: KnowledgeBase, r: ConditionResult) -> str:
+    """One sentence: from pre-test to post-test, and what moved it most."""
+    label = md_escape(kb.conditions[r.condition].label)
+    text = f"**{label}**: pre-test {pct(r.prior)} → post-test {pct(r.probability)}"
+    if r.clamped:
+        text += " (shown within the 1–95% bounds: findings are combined as if independent, which overstates certainty)"
+    if not r.contributions:
+        return text + ". No recorded finding changes this condition yet."
+    top_for = [md_escape(kb.findings[c.finding].label) for c in r.supporting[:2] if c.finding in kb.findings]
+    top_against = [md_escape(kb.findings[c.finding].label) for c in r.against[:2] if c.finding in kb.findings]
+    if top_for:
+        text += f". Most for: {', '.join(top_for)}"
+    if top_against:
+        text += f". Most against: {', '.join(top_against)}"
+    return text + "."
+
+
+def next_question_lines(kb: KnowledgeBase, result: Assessment, per_question: int = 2, min_shift: float = 0.05) -> list[str]:
+    """The next best questions as Markdown lines: "if positive → x%, if negative → y%".
+
+    Each question shows the conditions it would move by at least `min_shift` either way (at most
+    `per_question`, largest shift first), or else the one it moves most.
+    """
+    current = {r.condition: r.probability for r in result.differential}
+    lines = []
+    for q in result.next_questions:
+        finding = kb.findings.get(q.finding)
+        if finding is None or not q.if_present:
+            continue
+
+        def shift(cid: str, q=q) -> float:
+            return max(abs(q.if_present[cid] - current[cid]), abs(q.if_absent[cid] - current[cid]))
+
+        ranked = sorted(q.if_present, key=shift, reverse=True)
+        shown = [cid for cid in ranked if shift(cid) >= min_shift][:per_question] or ranked[:1]
+        effects = [f"_{md_escape(kb.conditions[cid].label)}_ ({pct(current[cid])} now): if positive → **{pct(q.if_present[cid])}**, "
+                   f"if negative → **{pct(q.if_absent[cid])}**" for cid in shown]
+        how = f"  \n  How: {md_escape(finding.how_to)}" if finding.how_to and finding.group == "examination" else ""
+        lines.append(f"- **{md_escape(finding.label)}**  \n  " + "  \n  ".join(effects) + how)
+    return lines
+
+
+def leading_line(kb: KnowledgeBase, result: Assessment, n: int = 3) -> str:
+    """The top of the differential in words, for reading without the chart."""
+    return "**Most likely:** " + " · ".join(
+        f"{i + 1}. {md_escape(kb.conditions[r.condition].label)} **{pct(r.probability)}**"
+        for i, r in enumerate(result.differential[:n]))
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+def plan_badges(item: Any) -> str:
+    """The Markdown badges on a plan card: stance, disagreement, draft, safety override, needs review."""
+    badges = [f":{STANCE_BADGE_COLOUR.get(item.stance, 'gray')}-badge[{STANCE_WORDS.get(item.stance, item.stance)}]"]
+    if item.conflict:
+        kind = f" ({item.conflict_type})" if item.conflict_type else ""
+        badges.append(f":orange-badge[:material/bolt: Sources disagree{kind}]")
+    if item.status == "draft":
+        badges.append(":gray-badge[:material/edit_note: DRAFT — not yet approved]")
+    if item.safety_override:
+        badges.append(f":red-badge[:material/shield: Safety override: {md_escape(item.safety_override)}]")
+    if item.needs_review:
+        badges.append(":violet-badge[:material/rate_review: Needs review]")
+    return " ".join(badges)
+
+
+def plan_caption(kb: KnowledgeBase, item: Any) -> str:
+    """The small print under a plan card: guidance version and status, and which sources say what."""
+    parts = [f"Guidance v{item.version}, {item.status}"]
+    if item.approver:
+        parts.append(f"approved by {md_escape(item.approver)}")
+    parts.append(f"strength {item.strength.replace('_', ' ')}, certainty {item.certainty.replace('_', ' ')}")
+    if item.conflict:
+        parts.append(f"for: {md_escape(', '.join(item.sources_for) or '—')}; against: {md_escape(', '.join(item.sources_against) or '—')}")
+    if item.condition and item.condition in kb.conditions:
+        parts.append(f"specific to {md_escape(kb.conditions[item.condition].label)}")
+    return " · ".join(parts)

@@ -1,0 +1,242 @@
+"""The sections of the assessment page. Each takes the knowledge base and the engine's result and draws.
+
+No clinical logic here: the engine decides (hipguide.assessment / plan), `ui.assessment_data` arranges,
+these functions only lay out. Knowledge text is Markdown-escaped; nothing is rendered as HTML.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from frozen_ui import charts
+from frozen_ui.assessment_data import (
+    ABSENT,
+    PRESENT,
+    caution_line,
+    contribution_rows,
+    differential_rows,
+    explain_summary,
+    finding_controls,
+    leading_line,
+    next_question_lines,
+    plan_badges,
+    plan_caption,
+    red_flag_screen,
+    triage_banner,
+    withheld_lines,
+)
+from frozen_ui.assessment_state import (
+    AGE_KEY,
+    EXPLAIN_KEY,
+    LEADING,
+    PHASE_KEY,
+    SEX_KEY,
+    body_map_key,
+    finding_key,
+    new_patient,
+    on_body_map_click,
+)
+from frozen_ui.topic_view import render_topic
+from hipguide import bodymap
+from hipguide.assessment import Assessment
+from hipguide.exports import clinical_note, md_escape, patient_handout
+from hipguide.knowledge import KnowledgeBase
+from hipguide.models import PHASES
+from hipguide.plan import WITHHELD_HEADING
+
+PHASE_WORDS = {"acute": "Acute", "recovery": "Recovery", "prevention": "Prevention"}
+# Plain words: an emoji in an option label costs Streamlit a regex per option on every rerun.
+OPTION_WORDS = {PRESENT: "Yes", ABSENT: "No"}
+SEX_WORDS = {"female": "Female", "male": "Male"}
+FOCUS_TOPIC_KEY = "ui.focus_topic"
+
+
+# --- top of the page ----------------------------------------------------------------------------
+
+def render_triage(kb: KnowledgeBase, result: Assessment) -> None:
+    banner = triage_banner(kb, result)
+    icon = {"error": ":material/emergency:", "warning": ":material/warning:", "success": ":material/check_circle:",
+            "info": ":material/info:"}[banner.kind]
+    getattr(st, banner.kind)(banner.text, icon=icon)
+
+
+def render_toolbar(kb: KnowledgeBase, result: Assessment) -> None:
+    phase_col, age_col, sex_col, actions = st.columns([2.2, 0.9, 1.1, 2.6], vertical_alignment="bottom")
+    with phase_col:
+        st.segmented_control("Phase", PHASES, default="acute", required=True, key=PHASE_KEY,
+                             format_func=PHASE_WORDS.__getitem__, persist_state="session",
+                             help="Changes the self-care plan: acute (sore / overloaded now), recovery "
+                                  "(settling, returning to activity), prevention (pain-free).")
+    with age_col:
+        st.number_input("Age", min_value=0, max_value=120, value=None, step=1, key=AGE_KEY,
+                        placeholder="years", persist_state="session",
+                        help="Some red-flag checks depend on the age; until it is recorded they are listed as not assessed.")
+    with sex_col:
+        st.segmented_control("Sex", list(SEX_WORDS), key=SEX_KEY, format_func=SEX_WORDS.__getitem__,
+                             persist_state="session", help="Optional; used where a check or a prior depends on it.")
+    with actions, st.container(horizontal=True, horizontal_alignment="right"):
+        # The files are written when clicked (Streamlit runs the callable then, for this session only),
+        # not on every rerun; they hold this rerun's result, which is what the page shows.
+        st.download_button("Clinical note", lambda: clinical_note(kb, result), file_name="hipguide-clinical-note.md",
+                           mime="text/markdown", icon=":material/description:", on_click="ignore",
+                           help="The findings, triage, differential with its basis, and the plan (Markdown).")
+        st.download_button("Patient handout", lambda: patient_handout(kb, result), file_name="hipguide-patient-handout.md",
+                           mime="text/markdown", icon=":material/person:", on_click="ignore",
+                           help="The self-care plan in plain words, with when to seek care (Markdown).")
+        st.button("New patient", icon=":material/restart_alt:", on_click=new_patient, type="primary",
+                  help="Clear every finding, the phase, the age and the sex for this session.")
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+def render_body_map(kb: KnowledgeBase, result: Assessment) -> None:
+    present = set(result.case.findings)
+    overlay_for = bodymap.likely_conditions(result.differential)
+    rows = bodymap.region_rows(kb, present, bodymap.referral_overlay(kb, overlay_for))
+    key = body_map_key()
+    spec = charts.body_map_spec(kb.file_hashes.get("body_map.yaml", ""), kb)
+    st.vega_lite_chart(pd.DataFrame(rows), spec, key=key, on_select=on_body_map_click(kb, key),
+                       selection_mode=[charts.BODY_MAP_SELECTION], width="stretch",
+                       alt="Body map: back, side and front of the right hip and leg. Click a region to mark pain there.")
+    with_muscles = [c for c in overlay_for if kb.conditions[c].muscles]
+    text = "Click a region to mark or clear pain there (**blue outline ●** = pain marked). "
+    if with_muscles:
+        names = ", ".join(md_escape(kb.conditions[c].label) for c in with_muscles)
+        text += (f"Trigger-point referral zones of the muscles of {names}: **dark orange** = main zone, "
+                 "**light orange** = spillover (Travell & Simons). A hypothesis from the pain drawing, not a test.")
+    else:
+        text += "Referral zones are shaded once a condition with a myofascial pattern becomes likely."
+    st.caption(text)
+
+
+def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
+    groups = finding_controls(kb)
+    present, absent = set(result.case.findings), set(result.case.absent)
+    st.caption("Each finding is **present** (Yes), **absent** (No: checked and negative) or, until you click, "
+               "**not assessed**, which never counts as negative. Click a selected option again to clear it. "
+               "Hover the ? for how to test and what counts as positive.")
+    st.markdown(red_flag_screen(kb, result))
+    cautions = result.cautions
+    titles = [(":material/flag: " if group == "red_flag" else "") + title for group, title, _ in groups]
+    for tab, (_group, _title, controls) in zip(st.tabs(titles), groups, strict=True):
+        with tab:
+            n_yes = sum(c.id in present for c in controls)
+            n_no = sum(c.id in absent for c in controls)
+            st.caption(f"{n_yes} present · {n_no} absent · {len(controls) - n_yes - n_no} not assessed")
+            columns = st.columns(2, gap="small")
+            for i, control in enumerate(controls):
+                with columns[i % 2]:
+                    if control.id in cautions:
+                        st.warning(caution_line(kb, cautions[control.id]), icon=":material/do_not_touch:")
+                    st.segmented_control(control.label, [PRESENT, ABSENT], key=finding_key(control.id),
+                                         format_func=OPTION_WORDS.__getitem__, help=control.help,
+                                         persist_state="session")
+
+
+# --- results ------------------------------------------------------------------------------------
+
+def render_differential(kb: KnowledgeBase, result: Assessment) -> None:
+    st.subheader("Differential", anchor=False)
+    if result.sufficient:
+        st.caption(md_escape(result.sufficiency_note))
+    else:
+        st.info(f"**Not enough to rank yet.** {md_escape(result.sufficiency_note)}", icon=":material/help:")
+    rows = differential_rows(kb, result)
+    st.markdown(leading_line(kb, result))
+    st.vega_lite_chart(pd.DataFrame(rows), charts.differential_spec(), width="stretch",
+                       alt="Post-test probability per condition, most likely first, with the pre-test probability marked.")
+    st.caption("Bar: post-test probability (dark blue: the condition(s) the plan is built for); black tick: pre-test "
+               "probability. Each condition is its own hypothesis (they can coexist), so the bars do not add up to "
+               "100%. Shown within 1–95%.")
+
+
+def render_why(kb: KnowledgeBase, result: Assessment) -> None:
+    """Why each condition sits where it does: the contributions of the recorded findings, for and against."""
+    st.subheader("Why", anchor=False)
+    leader = result.differential[0].condition
+    options = [LEADING, *[r.condition for r in result.differential]]
+    choice = st.selectbox("Explain", options, key=EXPLAIN_KEY,
+                          format_func=lambda cid: "The most likely condition" if cid == LEADING else kb.conditions[cid].label)
+    chosen = leader if choice in (None, LEADING) else choice
+    r = next(x for x in result.differential if x.condition == chosen)
+    st.markdown(explain_summary(kb, r))
+    rows = contribution_rows(kb, r)
+    if not rows:
+        return
+    st.vega_lite_chart(pd.DataFrame(rows), charts.contribution_spec(), width="stretch",
+                       alt=f"Effect of each recorded finding on {kb.conditions[chosen].label}, for and against.")
+    st.caption("Blue: raises the odds; orange: lowers them. Solid: published likelihood ratio; faded: clinical "
+               "estimate. The effects add up to the change from pre-test to post-test log-odds.")
+    with st.expander("Likelihood ratios and their references"):
+        table = pd.DataFrame(rows)[["finding", "recorded", "lr_kind", "lr", "effect", "provenance", "reference"]]
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "finding": st.column_config.TextColumn("Finding"),
+            "recorded": st.column_config.TextColumn("Recorded"),
+            "lr_kind": st.column_config.TextColumn("Ratio"),
+            "lr": st.column_config.NumberColumn("LR", format="%.2f"),
+            "effect": st.column_config.NumberColumn("Log-odds", format="%+.2f"),
+            "provenance": st.column_config.TextColumn("Basis"),
+            "reference": st.column_config.TextColumn("Reference", width="large"),
+        })
+
+
+def render_next_questions(kb: KnowledgeBase, result: Assessment) -> None:
+    st.subheader("Next best questions", anchor=False)
+    lines = next_question_lines(kb, result)
+    if not lines:
+        st.caption("No unasked question would move the leading conditions noticeably.")
+        return
+    st.caption("Not yet assessed, and most informative for the leading conditions:")
+    st.markdown("\n".join(lines))
+
+
+def render_plan(kb: KnowledgeBase, result: Assessment) -> None:
+    phase = result.case.phase
+    st.subheader(f"Plan — {phase} phase", anchor=False)
+    if result.plan_withheld:
+        st.error(f"**Plan withheld.** {md_escape(result.plan_withheld)}", icon=":material/block:")
+        return
+    conditions = ", ".join(md_escape(kb.conditions[c].label) for c in result.plan_conditions if c in kb.conditions)
+    st.caption(f"Adopted guidance for {conditions}, {phase} phase. Change the phase above to see how the advice changes.")
+    if result.withheld:
+        st.warning(f"**{WITHHELD_HEADING}:**\n" + "\n".join(withheld_lines(result)),
+                   icon=":material/block:")
+    if not result.plan:
+        st.info("No adopted guidance applies to these conditions yet.")
+        return
+    columns = st.columns(2, gap="small")
+    for i, item in enumerate(result.plan):
+        with columns[i % 2], st.container(border=True):
+            st.markdown(f"**{md_escape(item.label)}** &nbsp; {plan_badges(item)}")
+            st.markdown(md_escape(item.advice))
+            if item.safety_override:
+                st.caption(f"Replaced by the safety rule “{md_escape(item.safety_override)}”.")
+            if item.override_reason:
+                st.caption(f"Why this differs: {md_escape(item.override_reason)}")
+            for reason in item.needs_review:
+                st.caption(f"Needs review: {md_escape(reason)}")
+            st.caption(plan_caption(kb, item))
+            if item.conflict or item.sources:
+                st.button("Compare sources", key=f"ui.compare.{item.topic}", icon=":material/compare_arrows:",
+                          type="tertiary", on_click=_focus_topic, args=(item.topic,))
+
+
+def _focus_topic(topic: str) -> None:
+    st.session_state[FOCUS_TOPIC_KEY] = topic
+
+
+# --- beside the assessment ----------------------------------------------------------------------
+
+def render_comparison(kb: KnowledgeBase, plan_topics: list[str]) -> None:
+    """What the sources say on the topic in focus: one of the plan's topics, chosen by the clinician."""
+    st.subheader("What the sources say", anchor=False)
+    topics = plan_topics or list(kb.topics)
+    if st.session_state.get(FOCUS_TOPIC_KEY) not in topics:
+        st.session_state.pop(FOCUS_TOPIC_KEY, None)
+    topic = st.selectbox("Topic in focus", topics, key=FOCUS_TOPIC_KEY,
+                         format_func=lambda t: kb.topics[t].label if t in kb.topics else t,
+                         help="The plan's topics; the full comparison is on the Compare sources page.")
+    if topic:
+        render_topic(kb, topic, compact=True)
+

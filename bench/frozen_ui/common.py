@@ -1,0 +1,112 @@
+"""Streamlit glue shared by the pages: knowledge loading, the disclaimer, editor sign-in.
+
+Only knowledge (public, identical for everyone) is cached globally. Patient findings live in
+`st.session_state` only: never in a global cache, a module global, a log or a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+import streamlit as st
+
+from hipguide.exports import DISCLAIMER
+from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, knowledge_fingerprint, load_knowledge
+from hipguide.yamlio import KnowledgeError, Problem
+
+KNOWLEDGE_ENV = "HIPGUIDE_KNOWLEDGE_DIR"
+PASSPHRASE_ENV = "HIPGUIDE_EDITOR_PASSPHRASE"  # noqa: S105 - the variable name, not a secret
+
+
+def knowledge_dir() -> str:
+    return os.environ.get(KNOWLEDGE_ENV) or str(DEFAULT_KNOWLEDGE_DIR)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _load(root: str, fingerprint: str) -> KnowledgeBase | list[Problem]:
+    # Keyed on the files' signature: a save (here or on another replica) is picked up on the next rerun.
+    try:
+        return load_knowledge(root)
+    except KnowledgeError as exc:
+        return exc.problems
+
+
+@st.cache_resource(show_spinner=False)
+def _last_good() -> dict[str, KnowledgeBase]:
+    # Knowledge only (never patient data): the last version that validated, served while files are broken.
+    return {}
+
+
+@dataclass
+class LoadedKnowledge:
+    kb: KnowledgeBase | None
+    problems: list[Problem]
+
+
+def get_knowledge() -> LoadedKnowledge:
+    root = knowledge_dir()
+    # A short digest as the cache key: Streamlit hashes arguments on every call, a long tuple costs ms.
+    digest = hashlib.sha256(repr(knowledge_fingerprint(root)).encode()).hexdigest()
+    loaded = _load(root, digest)
+    good = _last_good()
+    if isinstance(loaded, KnowledgeBase):
+        good[root] = loaded
+        return LoadedKnowledge(loaded, [])
+    return LoadedKnowledge(good.get(root), loaded)
+
+
+def knowledge_or_stop() -> KnowledgeBase:
+    """The knowledge base for this rerun; a clear error panel when files on disk are broken."""
+    loaded = get_knowledge()
+    if loaded.problems:
+        lines = "\n".join(f"- `{p}`" for p in loaded.problems[:20])
+        more = f"\n- … and {len(loaded.problems) - 20} more" if len(loaded.problems) > 20 else ""
+        if loaded.kb is not None:
+            st.error(f"The knowledge files on disk have problems; the last valid version is still in use.\n\n{lines}{more}",
+                     icon="⚠️")
+        else:
+            st.error(f"The knowledge base cannot be loaded. Fix these files and reload:\n\n{lines}{more}", icon="🛑")
+            st.stop()
+    return loaded.kb  # type: ignore[return-value]
+
+
+# The pages in the clinic's words. Streamlit's own list would call the landing page "dashboard" after
+# its file, so .streamlit/config.toml hides that list and every page draws this one.
+PAGES = (
+    ("dashboard.py", "Assessment", ":material/stethoscope:"),
+    ("pages/1_Compare_sources.py", "Compare sources", ":material/compare_arrows:"),
+    ("pages/2_Editor.py", "Editor", ":material/edit_note:"),
+)
+
+
+def page_nav() -> None:
+    with st.sidebar:
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+
+
+def disclaimer() -> None:
+    st.caption(f"⚕️ {DISCLAIMER}")
+
+
+# --- editor access -------------------------------------------------------------------------------
+
+def configured_passphrase() -> str | None:
+    """The editor passphrase from Streamlit secrets or the environment; None when editing is off."""
+    try:
+        value = st.secrets.get("editor_passphrase")  # type: ignore[union-attr]
+    except Exception:  # no secrets file at all: Streamlit raises its own not-found error
+        value = None
+    return value or os.environ.get(PASSPHRASE_ENV) or None
+
+
+def check_passphrase(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def editor_name() -> str | None:
+    """The signed-in editor's name for this session, or None."""
+    return st.session_state.get("editor_name")
