@@ -348,12 +348,17 @@ def triage(kb: KnowledgeBase, case: Case) -> Triage:
     return Triage(level=level, reasons=reasons, not_assessed=unchecked)
 
 
-def red_flag_screen_findings(kb: KnowledgeBase) -> list[str]:
+def red_flag_screen_findings(kb: KnowledgeBase) -> tuple[str, ...]:
     """The red-flag screen, asked first: the red-flag questions, then the risk factors the rules depend on
-    (a prosthetic hip, immunosuppression, osteoporosis), so every rule's questions sit together."""
-    red = [f for f, fd in kb.findings.items() if fd.group == "red_flag"]
-    used = {f for rule in kb.red_flags for f in (*rule.all_of, *rule.any_of)}
-    return red + [f for f, fd in kb.findings.items() if fd.group == "risk" and f in used]
+    (a prosthetic hip, immunosuppression, osteoporosis), so every rule's questions sit together.
+    Worked out once per knowledge base: the page asks for it several times on every rerun."""
+
+    def build() -> tuple[str, ...]:
+        red = [f for f, fd in kb.findings.items() if fd.group == "red_flag"]
+        used = {f for rule in kb.red_flags for f in (*rule.all_of, *rule.any_of)}
+        return (*red, *(f for f, fd in kb.findings.items() if fd.group == "risk" and f in used))
+
+    return kb.derived("red_flag_screen_findings", build)
 
 
 def examination_cautions(kb: KnowledgeBase, case: Case, tri: Triage) -> dict[str, ExaminationCaution]:
