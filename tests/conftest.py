@@ -7,16 +7,19 @@ temporary git repository of its own (saves are commits; the project's repository
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from gitkb import init_repo
+from streamlit.testing.v1 import AppTest
 
 from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
 
 ROOT = Path(__file__).resolve().parent.parent
+ASSESSMENT_PAGE = str(ROOT / "dashboard.py")
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +63,18 @@ def _project_repository_untouched():
     before = state()
     yield
     assert state() == before, "a test changed the project's repository or its knowledge folder"
+
+
+@pytest.fixture(scope="module")
+def page_kb() -> KnowledgeBase:
+    """The knowledge the app under test reads (it honours HIPGUIDE_KNOWLEDGE_DIR, so do we)."""
+    return load_knowledge(os.environ.get("HIPGUIDE_KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR)
+
+
+@pytest.fixture
+def app() -> AppTest:
+    """The assessment page, run once in AppTest, with no exception."""
+    at = AppTest.from_file(ASSESSMENT_PAGE, default_timeout=30)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -8,9 +8,7 @@ engine, so the tests follow the knowledge while still failing when the page show
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -19,11 +17,9 @@ from streamlit.testing.v1 import AppTest
 
 from hipguide.assessment import assess, red_flag_screen_findings
 from hipguide.exports import STANCE_WORDS, md_escape
-from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
+from hipguide.knowledge import KnowledgeBase
 from ui.assessment_data import label_escape
 from ui.assessment_state import EXPLAIN_KEY
-
-APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 
 # A driver with deep central buttock pain on sitting, positive piriformis tests, lumbar and nerve screens
 # negative: deep hip rotator overload alone (no day-after-exercise onset, which would bring in DOMS).
@@ -31,20 +27,6 @@ DEEP_ROTATOR_PRESENT = ["loc_deep_central_buttock", "aggr_driving", "aggr_sittin
                         "aggr_stairs_squats", "tender_deep_buttock", "test_seated_piriformis_stretch_positive",
                         "test_fair_positive"]
 DEEP_ROTATOR_ABSENT = ["loc_low_back", "test_lumbar_movement_reproduces", "test_slr_positive", "numbness_tingling_leg"]
-
-
-@pytest.fixture(scope="module")
-def page_kb() -> KnowledgeBase:
-    """The knowledge the app under test reads (it honours HIPGUIDE_KNOWLEDGE_DIR, so do we)."""
-    return load_knowledge(os.environ.get("HIPGUIDE_KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR)
-
-
-@pytest.fixture
-def app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def finding(at: AppTest, finding_id: str):

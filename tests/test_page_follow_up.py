@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from privacy import disk_writes
@@ -18,25 +16,11 @@ from streamlit.testing.v1 import AppTest
 from hipguide.assessment import assess
 from hipguide.exports import md_escape
 from hipguide.fhir import MAX_RECORD_BYTES, OUTCOME_SYSTEM, read_visit_record, visit_bundle
-from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
+from hipguide.knowledge import KnowledgeBase
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 NOV3, NOV17 = dt.date(2026, 11, 3), dt.date(2026, 11, 17)
 EARLIER = {"findings": ["loc_deep_central_buttock", "aggr_sitting"], "absent": ["test_slr_positive"],
            "outcomes": {"nprs": 7, "lefs": 52, "psfs": [3], "psfs_activities": ["Sitting through a film"]}}
-
-
-@pytest.fixture(scope="module")
-def page_kb() -> KnowledgeBase:
-    return load_knowledge(os.environ.get("HIPGUIDE_KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR)
-
-
-@pytest.fixture
-def app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def rerun(at: AppTest) -> AppTest:
