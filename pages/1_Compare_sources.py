@@ -6,7 +6,10 @@ Markdown-escaped everywhere; nothing is rendered as HTML.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import altair as alt
+import pyarrow as pa
 import streamlit as st
 
 from hipguide.comparison import (
@@ -25,7 +28,8 @@ from hipguide.comparison import (
     voice_label,
 )
 from hipguide.exports import STANCE_WORDS, md_escape
-from hipguide.models import PHASES
+from hipguide.knowledge import KnowledgeBase
+from hipguide.models import PHASES, Claim
 from ui.charts import chart_data, spec_template
 from ui.common import disclaimer, knowledge_or_stop, page_nav
 from ui.formats import SELECTION_PARAMS, md_quote_in_context, selected_cell
@@ -75,6 +79,46 @@ def matrix_template() -> dict:
     return spec_template(chart.properties(height=alt.Step(34)))
 
 
+def _matrix(kb: KnowledgeBase, filters: MatrixFilters) -> tuple[list[dict], pa.Table]:
+    """The matrix rows for one set of filters and the Arrow table the chart is sent (knowledge only)."""
+    rows = matrix_rows(kb, filters)
+    return rows, chart_data(rows)
+
+
+def _claim_card(kb: KnowledgeBase, claim: Claim) -> tuple[str, str, str, str]:
+    """A claim's card as escaped Markdown: title and id, the quote in its paragraph, credibility, scope."""
+    duplicate = kb.voice(claim.source) != claim.source
+    title = (f"**{md_escape(kb.sources[claim.source].title)}**  \n`{claim.source}`"
+             + (f" _{md_escape(voice_label(kb, claim.source)[len(claim.source):].strip())}_" if duplicate else ""))
+    return (title, md_quote_in_context(quote_in_paragraph(kb.source_texts[claim.source], claim.quote)),
+            f"Source credibility: {md_escape(source_flags_text(kb, claim.source))}",
+            f"Scope: {md_escape(scope_text(kb, claim))}")
+
+
+@dataclass(frozen=True)
+class SourceCard:
+    title: str
+    meta: str
+    checklist: str
+    claims: str
+
+
+def _source_card(kb: KnowledgeBase, sid: str) -> SourceCard:
+    """A source's card as escaped Markdown: title, who and when, the credibility checklist, its claims."""
+    src = kb.sources[sid]
+    meta = [f"`{sid}`", md_escape(src.publisher), md_escape(src.kind.replace("_", " "))]
+    meta.append(f"by {md_escape(src.author)}" if src.author else "no named author")
+    meta.append(md_escape(src.date) if src.date else "undated")
+    lines = []
+    for row in credibility_checklist(kb, sid):
+        mark = {"ok": "✓", "concern": "⚠", "not flagged": "–"}[row.verdict]
+        lines.append(f"- {mark} **{row.criterion}**: {md_escape(row.detail)}")
+        lines += [f"    - _{md_escape(ev)}_" for ev in row.evidence]
+    n_claims = sum(1 for cl in kb.claims.values() for c in cl if c.source == sid)
+    return SourceCard(f"### {md_escape(src.title)}", " · ".join(meta), "\n".join(lines),
+                      f"{n_claims} claim(s) tagged · Attribution: {md_escape(src.attribution)}")
+
+
 def _legend_words() -> str:
     words = {**{s: STANCE_WORDS[s] for s in STANCE_ORDER}, "mixed": "mixed", "silent": "silent"}
     cases = " : ".join(f"datum.label == '{k}' ? '{v}'" for k, v in words.items())
@@ -98,7 +142,7 @@ with st.sidebar:
                                     format_func=lambda s: voice_label(kb, s))
 filters = MatrixFilters(conflicts_only=conflicts_only, phase=None if phase == "all" else phase,
                         sources=tuple(chosen_sources) if len(chosen_sources) < len(all_sources) else None)
-rows = matrix_rows(kb, filters)
+rows, matrix_data = kb.derived(("compare.matrix", filters), lambda: _matrix(kb, filters))
 allowed = list(dict.fromkeys(r["topic"] for r in rows))
 
 # --- the matrix -----------------------------------------------------------------------------------
@@ -106,7 +150,7 @@ st.header("Topic × source matrix", anchor=False)
 if not rows:
     st.info("No topic matches these filters.")
     st.stop()
-event = st.vega_lite_chart(chart_data(rows), matrix_template(), key="matrix", on_select="rerun",
+event = st.vega_lite_chart(matrix_data, matrix_template(), key="matrix", on_select="rerun",
                            selection_mode=SELECTION_PARAMS, width="stretch")
 st.caption("Cell colour: the voice's stance on the topic (**+** recommend, **±** conditional, **·** neutral, "
            "**−** against; purple: the voice says both). Last column: the topic's conflict type — "
@@ -136,17 +180,16 @@ with left:
             st.markdown(f"### {STANCE_ICON[stance]} {STANCE_WORDS[stance]}")
             for claim in groups[stance]:
                 selected = clicked_voice is not None and kb.voice(claim.source) == clicked_voice
+                title, in_context, credibility, scope = kb.derived(("compare.claim_card", claim.id),
+                                                                   lambda claim=claim: _claim_card(kb, claim))
                 with st.container(border=True):
-                    marker = "👉 " if selected else ""
-                    st.markdown(f"{marker}**{md_escape(kb.sources[claim.source].title)}**  \n"
-                                f"`{claim.source}`" + (f" _{md_escape(voice_label(kb, claim.source)[len(claim.source):].strip())}_"
-                                                       if kb.voice(claim.source) != claim.source else ""))
-                    st.markdown(md_quote_in_context(quote_in_paragraph(kb.source_texts[claim.source], claim.quote)))
-                    st.caption(f"Source credibility: {md_escape(source_flags_text(kb, claim.source))}")
-                    st.caption(f"Scope: {md_escape(scope_text(kb, claim))}")
+                    st.markdown(("👉 " if selected else "") + title)
+                    st.markdown(in_context)
+                    st.caption(credibility)
+                    st.caption(scope)
 with right:
     st.header("Guidance HipGuide uses", anchor=False)
-    render_topic(kb, topic, compact=True)
+    render_topic(kb, topic, compact=True, lazy=True)
 
 # --- source cards ---------------------------------------------------------------------------------
 st.divider()
@@ -157,26 +200,21 @@ shown = [s for s in kb.sources if s in chosen_sources]
 for i in range(0, len(shown), 2):
     for sid, column in zip(shown[i:i + 2], st.columns(2), strict=False):
         src = kb.sources[sid]
+        card = kb.derived(("compare.source_card", sid), lambda sid=sid: _source_card(kb, sid))
         with column, st.container(border=True, key=f"card_{sid}"):
-            st.markdown(f"### {md_escape(src.title)}")
-            meta = [f"`{sid}`", md_escape(src.publisher), md_escape(src.kind.replace("_", " "))]
-            meta.append(f"by {md_escape(src.author)}" if src.author else "no named author")
-            meta.append(md_escape(src.date) if src.date else "undated")
-            st.caption(" · ".join(meta))
+            st.markdown(card.title)
+            st.caption(card.meta)
             if src.duplicate_of:
                 st.info(f"Same article as `{src.duplicate_of}`: its claims count as one voice with it.", icon="🔁")
             if sid in kb.changed_sources:
                 st.warning("The text changed since its claims were checked: claims and decisions need review.",
                            icon="⚠️")
-            lines = []
-            for row in credibility_checklist(kb, sid):
-                mark = {"ok": "✓", "concern": "⚠", "not flagged": "–"}[row.verdict]
-                lines.append(f"- {mark} **{row.criterion}**: {md_escape(row.detail)}")
-                lines += [f"    - _{md_escape(ev)}_" for ev in row.evidence]
-            st.markdown("\n".join(lines))
-            n_claims = sum(1 for cl in kb.claims.values() for c in cl if c.source == sid)
-            st.caption(f"{n_claims} claim(s) tagged · Attribution: {md_escape(src.attribution)}")
-            with st.expander("Full text (as stored)"):
-                st.markdown(md_source_text(kb.source_texts[sid]))
+            st.markdown(card.checklist)
+            st.caption(card.claims)
+            # Drawn only while open: a whole article is the longest text on the page.
+            full_text = st.expander("Full text (as stored)", key=f"full_text_{sid}", on_change="rerun")
+            if full_text.open:
+                with full_text:
+                    st.markdown(kb.derived(("compare.full_text", sid), lambda sid=sid: md_source_text(kb.source_texts[sid])))
 
 disclaimer()

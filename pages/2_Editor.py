@@ -57,7 +57,7 @@ from ui.editor_history import last_author, lines_by_author, saves
 from ui.editor_history import versions as topic_versions
 from ui.formats import md_quote_in_context
 from ui.signin import signin
-from ui.topic_view import render_topic
+from ui.topic_view import folded, render_topic
 
 st.set_page_config(page_title="HipGuide — Editor", page_icon="✏️", layout="wide")
 page_nav()
@@ -65,6 +65,7 @@ page_nav()
 STANCES = ["recommend", "conditional", "advise_against", "neutral"]
 STRENGTHS = ["strong", "conditional", "practice_statement"]
 CERTAINTIES = ["high", "moderate", "low", "very_low", "not_graded"]
+EDITOR_TAB = "editor_tab"  # the open tab's label, in session state
 SOURCE_KINDS = ["consumer_health", "practitioner_blog", "clinic_marketing", "product_marketing"]
 ss = st.session_state
 
@@ -86,7 +87,7 @@ def guidance_at(text: str | None, rel: str) -> Guidance | None:
 
 
 def guidance_tab(editor: Editor | None) -> None:
-    topic = st.selectbox("Topic", list(kb.topics), key="ed_topic", format_func=lambda t: kb.topics[t].label)
+    topic = st.selectbox("Topic", list(kb.topics), key="ed_topic", persist_state="session", format_func=lambda t: kb.topics[t].label)
     if editor is None:
         render_topic(kb, topic)
         return
@@ -112,8 +113,9 @@ def guidance_tab(editor: Editor | None) -> None:
 
     stale_panel(rel, on_discard=lambda: [ss.pop(k) for k in [k for k in ss if isinstance(k, str) and k.startswith(key)]])
 
-    with st.expander("Current adopted guidance and the sources", expanded=False):
-        render_topic(kb, topic)
+    with folded("Current adopted guidance and the sources", "ed_current") as shown:
+        if shown:
+            render_topic(kb, topic)
 
     st.markdown(f"### Editing version {g.version} ({g.status}) → {g.version + 1} (draft)")
     for phase, column in zip(PHASES, st.columns(3), strict=True):
@@ -399,16 +401,16 @@ def history_tab() -> None:
     else:
         st.caption("No saves recorded yet (or the knowledge folder is not in git).")
     st.markdown("### A topic's guidance, version against version")
-    topic = st.selectbox("Topic", list(kb.topics), key="hist_topic", format_func=lambda t: kb.topics[t].label)
+    topic = st.selectbox("Topic", list(kb.topics), key="hist_topic", persist_state="session", format_func=lambda t: kb.topics[t].label)
     versions = topic_versions(root, topic)
     if len(versions) < 2:
         st.caption("Only one saved version of this topic so far." if versions else "No guidance for this topic in git.")
     else:
         labels = [version_label(v) for v in versions]
         a, b = st.columns(2)
-        old = a.selectbox("From", range(len(versions)), index=len(versions) - 2, key=f"hist_from_{topic}",
+        old = a.selectbox("From", range(len(versions)), index=len(versions) - 2, key=f"hist_from_{topic}", persist_state="session",
                           format_func=lambda i: labels[i])
-        new = b.selectbox("To", range(len(versions)), index=len(versions) - 1, key=f"hist_to_{topic}",
+        new = b.selectbox("To", range(len(versions)), index=len(versions) - 1, key=f"hist_to_{topic}", persist_state="session",
                           format_func=lambda i: labels[i])
         chosen = versions[new]
         who = f"Saved by {chosen['editor']}"
@@ -425,7 +427,7 @@ def history_tab() -> None:
             st.caption("These two versions are the same.")
     st.markdown("##### Who wrote each line")
     files = [f"guidance/{topic}.yaml", f"claims/{topic}.yaml"]
-    rel = st.radio("File", files, key=f"blame_file_{topic}", horizontal=True)
+    rel = st.radio("File", files, key=f"blame_file_{topic}", persist_state="session", horizontal=True)
     lines = lines_by_author(root, rel)
     if lines:
         st.dataframe(pd.DataFrame([{"line": ln.line, "text": ln.text, "author": ln.author, "date": ln.date,
@@ -459,19 +461,18 @@ if preview_sid in kb.sources and editor is not None:
             ss.pop("added_source_preview", None)
             st.rerun()
 
-tabs = st.tabs(["Adopted guidance", "Add a source", "Tag a claim",
-                f"Needs review ({len(kb.changed_sources) + len(kb.guidance_needing_review)})", "History",
-                coverage_tab_label(kb)])
-with tabs[0]:
-    guidance_tab(editor)
-with tabs[1]:
-    add_source_tab(editor)
-with tabs[2]:
-    tag_claim_tab(editor)
-with tabs[3]:
-    review_tab(editor)
-with tabs[4]:
-    history_tab()
-with tabs[5]:
-    render_coverage_panel(kb)
+labels = ["Adopted guidance", "Add a source", "Tag a claim",
+          f"Needs review ({len(kb.changed_sources) + len(kb.guidance_needing_review)})", "History",
+          coverage_tab_label(kb)]
+chosen = ss.get(EDITOR_TAB)
+if isinstance(chosen, str) and chosen not in labels:  # a count in its label changed (a save): stay on that tab
+    ss[EDITOR_TAB] = next((label for label in labels if label.split(" (")[0] == chosen.split(" (")[0]), labels[0])
+# Only the open tab is drawn (a tab switch reruns the page): hidden tabs cost nothing, and the widgets in
+# them keep their values for the session (persist_state).
+tabs = st.tabs(labels, key=EDITOR_TAB, on_change="rerun")
+for tab, draw in zip(tabs, (lambda: guidance_tab(editor), lambda: add_source_tab(editor), lambda: tag_claim_tab(editor),
+                            lambda: review_tab(editor), history_tab, lambda: render_coverage_panel(kb)), strict=True):
+    if tab.open:
+        with tab:
+            draw()
 disclaimer()

@@ -134,7 +134,12 @@ def editor_page() -> AppTest:
 
 
 def coverage_tab(at: AppTest):
-    (tab,) = [t for t in at.tabs if t.label.startswith("Source coverage")]
+    """The coverage tab, opened as a click on it does (the editor page draws only the open tab)."""
+    (label,) = [t.label for t in at.tabs if t.label.startswith("Source coverage")]
+    at.session_state["editor_tab"] = label
+    at.run()
+    assert not at.exception, at.exception
+    (tab,) = [t for t in at.tabs if t.label == label]
     return tab
 
 

@@ -50,6 +50,16 @@ def signed_in(name: str = "Ana Editor", secrets: dict | None = None) -> AppTest:
     return at
 
 
+def show_tab(at: AppTest, name: str) -> AppTest:
+    """Switch to the tab whose label starts with `name`, as a click on it does: only the open tab is drawn."""
+    (label,) = [t.label for t in at.tabs if t.label.startswith(name)]
+    at.session_state["editor_tab"] = label
+    at.run()
+    assert not at.exception, at.exception
+    assert [t.label for t in at.tabs if t.children] == [label]
+    return at
+
+
 def open_topic(at: AppTest, topic: str = "ice") -> AppTest:
     at.selectbox(key="ed_topic").select(topic).run()
     assert not at.exception, at.exception
@@ -114,6 +124,7 @@ def test_sign_in_change_ice_saves_audits_and_changes_the_plan(editing: Path) -> 
     assert plan["ice"].advice.startswith("A cold pack for 10 minutes") and plan["ice"].version == shipped_version + 1
 
     # the history (from git) shows the save, the two versions' difference and who wrote each line
+    show_tab(at, "History")
     at.selectbox(key="hist_topic").select("ice").run()
     assert any("trial of ice in the acute phase" in df.value.to_csv() for df in at.dataframe)
     assert any("phases.acute.stance" in df.value.to_csv() for df in at.dataframe)
@@ -173,7 +184,7 @@ def test_invalid_decision_refused_with_reason(editing: Path, field: str, value: 
 def test_hostile_source_text_is_shown_inert(editing: Path) -> None:
     hostile = ("A paragraph about hip pain.\n\n<script>alert(1)</script> and <img src=x onerror=alert(1)> "
                "and [a link](javascript:alert(1)).\n")
-    at = signed_in()
+    at = show_tab(signed_in(), "Add a source")
     at.text_input(key="src_id").input("hostile_blog")
     at.text_input(key="src_title").input("<b>Bold</b> title")
     at.text_input(key="src_publisher").input("Some blog")
@@ -198,7 +209,7 @@ def test_hostile_source_text_is_shown_inert(editing: Path) -> None:
 
 
 def test_tag_claim_with_live_verbatim_check_updates_conflicts(editing: Path) -> None:
-    at = signed_in()
+    at = show_tab(signed_in(), "Tag a claim")
     at.selectbox(key="tag_source").select("medshun")
     at.text_area(key="tag_quote").input("This sentence is not in the article at all.").run()
     assert any("Not found word for word" in e.value for e in at.error)
@@ -363,6 +374,7 @@ def test_four_eyes_the_author_cannot_approve_another_approver_can(editing: Path)
     assert (g.status, g.approver, g.phases["acute"].advice) == ("approved", "cal approver", "Ben changes the advice himself.")
     [approval, *_] = saves(editing)
     assert (approval.author, approval.trailers["Drafted-By"]) == ("cal approver", "ben approver")
+    show_tab(cal, "History")
     cal.selectbox(key="hist_topic").select("ice").run()
     assert any("approved (drafted by ben approver)" in df.value.to_csv() for df in cal.dataframe)
 
@@ -376,7 +388,7 @@ def test_a_changed_claim_against_the_adopted_stance_shows_as_needs_review(knowle
     path.write_text(text.replace("stance: recommend", "stance: advise_against", 1))
     at = page().run()
     assert not at.exception, at.exception
-    (tab,) = [t for t in at.tabs if t.label.startswith("Needs review")]
+    (tab,) = [t for t in show_tab(at, "Needs review").tabs if t.label.startswith("Needs review")]
     assert tab.label == "Needs review (1)"
     warning = " ".join(w.value for w in tab.warning)
     assert "pillow\\_between\\_knees\\_lateral\\_rotator\\_trp\\_lets\\_pressure\\_off" in warning

@@ -6,6 +6,9 @@ column). All knowledge and source text is Markdown-escaped; nothing is rendered 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import streamlit as st
 
 from hipguide.comparison import (
@@ -32,8 +35,11 @@ def _line(kb: KnowledgeBase, text: str) -> str:
     return kb.derived(("topic_view.line", text), lambda: md_escape(" ".join(str(text).split())))
 
 
-def render_topic(kb: KnowledgeBase, topic: str, *, compact: bool = False) -> None:
-    """The conflict status, each claim side by side by stance, and the adopted guidance for `topic`."""
+def render_topic(kb: KnowledgeBase, topic: str, *, compact: bool = False, lazy: bool = False) -> None:
+    """The conflict status, each claim side by side by stance, and the adopted guidance for `topic`.
+
+    `lazy` (compact view, once per page): the folded sections are drawn only while open.
+    """
     if topic not in kb.topics:
         st.info(f"Unknown topic: {md_escape(' '.join(str(topic).split()))}")  # not memoised: may come from a URL
         return
@@ -45,13 +51,26 @@ def render_topic(kb: KnowledgeBase, topic: str, *, compact: bool = False) -> Non
     st.caption(_line(kb, t.question))
     _conflict_status(kb, topic)
     if compact:
-        _guidance(kb, topic, compact=True)
-        with st.expander("What the sources say", expanded=False):
-            _claims(kb, topic, compact=True)
+        _guidance(kb, topic, compact=True, lazy=lazy)
+        with folded("What the sources say", "topic_sources" if lazy else None) as shown:
+            if shown:
+                _claims(kb, topic, compact=True)
     else:
         _claims(kb, topic, compact=False)
         st.divider()
         _guidance(kb, topic, compact=False)
+
+
+@contextmanager
+def folded(label: str, key: str | None) -> Iterator[bool]:
+    """A closed expander; with a `key`, its content is drawn only while it is open (yields whether to draw)."""
+    if key is None:
+        with st.expander(label, expanded=False):
+            yield True
+        return
+    box = st.expander(label, expanded=False, key=key, on_change="rerun")
+    with box:
+        yield bool(box.open)
 
 
 # --- conflict status ----------------------------------------------------------------------------
@@ -162,7 +181,7 @@ def _status_badge(g: Guidance) -> None:
         st.badge("DRAFT — not yet approved", icon="📝", color="orange")
 
 
-def _guidance(kb: KnowledgeBase, topic: str, *, compact: bool) -> None:
+def _guidance(kb: KnowledgeBase, topic: str, *, compact: bool, lazy: bool = False) -> None:
     g = kb.guidance.get(topic)
     heading = "Adopted guidance (what HipGuide uses)"
     st.markdown(f"**{heading}**" if compact else f"### {heading}")
@@ -192,12 +211,20 @@ def _guidance(kb: KnowledgeBase, topic: str, *, compact: bool) -> None:
         labels = ", ".join(_line(kb, kb.conditions[c].label if c in kb.conditions else c) for c in ov.conditions)
         lines = [f"- **{p}**: {STANCE_WORDS[a.stance]} — {_line(kb, a.advice)}" for p, a in ov.phases.items()]
         st.markdown(f"**For {labels}:** {_line(kb, ov.reason)}\n\n" + "\n".join(lines))
-    body = st.expander("Rationale and dispositions", expanded=False) if compact else st.container()
-    with body:
-        st.markdown(f"**Rationale.** {_line(kb, g.rationale)}")
-        if g.relied_on:
-            st.markdown("**Also relied on:**\n\n" + "\n".join(f"- {_line(kb, r)}" for r in g.relied_on))
-        _dispositions(kb, topic, g)
+    if not compact:
+        with st.container():
+            _rationale(kb, topic, g)
+        return
+    with folded("Rationale and dispositions", "topic_rationale" if lazy else None) as shown:
+        if shown:
+            _rationale(kb, topic, g)
+
+
+def _rationale(kb: KnowledgeBase, topic: str, g: Guidance) -> None:
+    st.markdown(f"**Rationale.** {_line(kb, g.rationale)}")
+    if g.relied_on:
+        st.markdown("**Also relied on:**\n\n" + "\n".join(f"- {_line(kb, r)}" for r in g.relied_on))
+    _dispositions(kb, topic, g)
 
 
 def _dispositions(kb: KnowledgeBase, topic: str, g: Guidance) -> None:
