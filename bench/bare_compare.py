@@ -1,23 +1,35 @@
-"""Bare twin of the Compare sources page for the benchmark: the same kinds and counts of elements
-(a clickable topic x source matrix, claims in bordered cards, guidance, source cards with expanders),
-static data, no logic. Run: streamlit run bench/bare_compare.py"""
+"""Bare twin of the Compare sources page for the benchmark: the same kinds and counts of elements (a
+clickable topic x source matrix, claims in bordered cards by stance, the guidance HipGuide uses, source
+cards), static data, no logic. As on the page, the chart's rows are built once per set of filters, and
+folded text (a source's full text, the rationale, the voices' cards beside the guidance) is drawn only
+while open. "Topic 0" is drawn as the page draws ice (two stances), "Topic 1" as heat (three).
+Run: streamlit run bench/bare_compare.py"""
 
 from __future__ import annotations
 
 import altair as alt
 import pyarrow as pa
 import streamlit as st
-from bare_data import page_links, topic_view
+from bare_data import page_links
 
 from ui.charts import spec_template  # the same template path as the pages
 
 st.set_page_config(page_title="Bare compare", layout="wide")
 page_links()
 
-TOPICS = [f"Topic {i}: a self-care question" for i in range(13)]
+TOPICS = [f"Topic {i}: a self-care question" for i in range(15)]
 VOICES = [f"source_{i}" for i in range(4)]
+SOURCES = [*VOICES, "source_4"]
 PARAGRAPH = ("Applying ice to the affected area for 15-20 minutes every few hours can help reduce inflammation and relieve "
              "pain. Wrap the ice pack in a thin towel to protect the skin, and rest from the activity that hurts. ")
+# Claims per stance column: Topic 1 as heat (recommend, conditional, against), the others as ice.
+CLAIMS = {TOPICS[1]: (3, 1, 2)}
+ICE_CLAIMS = (4, 2)
+
+
+def text(n: int) -> str:
+    """Synthetic text of about `n` characters."""
+    return (PARAGRAPH * (n // len(PARAGRAPH) + 1))[:n]
 
 
 @st.cache_resource
@@ -37,58 +49,86 @@ def matrix() -> dict:
     return spec_template(chart.properties(height=alt.Step(34)))
 
 
-st.title("Compare sources (bare)")
-st.caption(PARAGRAPH)
+@st.cache_resource
+def matrix_data(conflicts_only: bool, phase: str, sources: tuple[str, ...]) -> pa.Table:
+    """The chart's rows for one set of filters, built once, as the page keeps them with its knowledge."""
+    rows = [{"kind": "cell", "topic": t, "topic_label": t, "voice": v, "voice_label": v,
+             "stance": ["recommend", "advise_against", "neutral", "silent"][(i + j) % 4], "stance_words": "recommended",
+             "glyph": "+−·"[(i + j) % 3], "claims": 2, "sources": v, "quote": PARAGRAPH[:90], "conflict": "direct"}
+            for i, t in enumerate(TOPICS) for j, v in enumerate(VOICES)]
+    rows += [{"kind": "conflict", "topic": t, "topic_label": t, "voice": "conflict", "voice_label": "conflict", "stance": "",
+              "stance_words": "no conflict", "glyph": "", "claims": 0, "sources": "", "quote": "",
+              "conflict": ["direct", "scope", "none"][i % 3]} for i, t in enumerate(TOPICS)]
+    return pa.Table.from_pylist(rows)
+
+
+def folded(label: str, key: str) -> tuple[st.delta_generator.DeltaGenerator, bool]:
+    box = st.expander(label, key=key, on_change="rerun")
+    return box, bool(box.open)
+
+
+st.title("⚖️ Compare sources (bare)")
+st.caption(text(213))
 with st.sidebar:
     st.header("Filters")
-    st.toggle("Conflicts only", key="f_conflicts")
-    st.selectbox("Phase", ["all", "acute", "recovery", "prevention"], key="f_phase")
-    st.multiselect("Sources", VOICES, default=VOICES, key="f_sources")
-st.subheader("Topic × source matrix", anchor=False)
-rows = [{"topic": t, "voice": v, "kind": "cell", "stance": ["recommend", "advise_against", "neutral", "silent"][(i + j) % 4],
-         "conflict": None, "glyph": "+−·"[(i + j) % 3]} for i, t in enumerate(TOPICS) for j, v in enumerate(VOICES)]
-rows += [{"topic": t, "voice": "conflict", "kind": "conflict", "stance": None, "conflict": ["direct", "scope", "none"][i % 3],
-          "glyph": ""} for i, t in enumerate(TOPICS)]
-st.vega_lite_chart(pa.Table.from_pylist(rows), matrix(), key="matrix", on_select="rerun", selection_mode=["cell", "glyph"],
-                   width="stretch")
-st.caption(PARAGRAPH)
+    conflicts_only = st.toggle("Conflicts only", key="f_conflicts")
+    phase = st.selectbox("Phase", ["all", "acute", "recovery", "prevention"], key="f_phase")
+    chosen = st.multiselect("Sources", SOURCES, default=SOURCES, key="f_sources")
+st.header("Topic × source matrix", anchor=False)
+st.vega_lite_chart(matrix_data(conflicts_only, phase, tuple(chosen)), matrix(), key="matrix", on_select="rerun",
+                   selection_mode=["cell", "glyph"], width="stretch")
+st.caption(text(399))
 topic = st.selectbox("Topic", TOPICS, key="topic_pick")
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.subheader("What each source says, in context", anchor=False)
-    # As for "ice": two stances, three claims recommending and two advising against.
-    for column, n_claims in zip(st.columns(2), (3, 2), strict=True):
+    st.header("What each source says, in context", anchor=False)
+    groups = CLAIMS.get(topic, ICE_CLAIMS)
+    for column, n_claims in zip(st.columns(len(groups)), groups, strict=True):
         with column:
-            st.markdown("#### Recommend")
+            st.markdown("### ✅ Recommended")
             for _ in range(n_claims):
                 with st.container(border=True):
                     st.markdown("**An article title**  \n`source_1`")
-                    st.markdown(PARAGRAPH)
-                    st.caption("Scope: acute · general")
+                    st.markdown(f":orange-background[**{text(120)}**]{text(200)}")
+                    st.caption(text(147))
+                    st.caption(text(75))
 with right:
-    st.subheader("Guidance HipGuide uses", anchor=False)
+    st.header("Guidance HipGuide uses", anchor=False)
     st.markdown(f"**{topic}**")
-    topic_view(PARAGRAPH, rows=13, quotes=4, boxed_rows=0)
-    for _ in range(5):  # the voices' cards beside the guidance
-        with st.container(border=True):
-            st.markdown("**An article title**")
-            st.caption("publisher · no named author")
+    st.caption(text(80))
+    st.warning("**Sources disagree — direct conflict**. " + text(200), icon="⚡")
+    st.markdown("**For: 2 independent voices**\n- `source_1` — " + text(250) + "\n**Against: 1 independent voice**\n- "
+                + text(250))
+    st.markdown("**Adopted guidance (what HipGuide uses)**")
+    st.badge("DRAFT — not yet approved", icon="📝", color="orange")
+    st.caption(text(90))
+    st.markdown("\n".join(f"- **{p}**: ⛔ Not recommended — {text(180)}" for p in ("acute", "recovery", "prevention")))
+    st.caption("Applies to: all conditions")
+    for _ in range(2):  # two condition-specific overrides
+        st.markdown(f"**For a condition:** {text(250)}\n\n" + "\n".join(f"- **{p}**: {text(150)}" for p in ("acute", "recovery")))
+    box, shown = folded("Rationale and dispositions", "topic_rationale")
+    if shown:
+        with box:
+            st.markdown(text(1400))
+    box, shown = folded("What the sources say", "topic_sources")
+    if shown:
+        with box:
+            st.markdown(text(500))
 st.divider()
-st.subheader("Source cards", anchor=False)
-st.caption(PARAGRAPH)
-for i in range(0, 5, 2):  # five source cards, two to a row
-    for card, column in zip(range(i, min(i + 2, 5)), st.columns(2), strict=False):
-        with column, st.container(border=True):
-            st.markdown("##### An article title")
-            st.caption("`source` · publisher · no named author · undated")
-            if card == 1:
+st.header("Source cards", anchor=False)
+st.caption(text(152))
+shown_sources = [s for s in SOURCES if s in chosen]
+for i in range(0, len(shown_sources), 2):  # the source cards, two to a row
+    for sid, column in zip(shown_sources[i:i + 2], st.columns(2), strict=False):
+        with column, st.container(border=True, key=f"card_{sid}"):
+            st.markdown("### An article title about hip pain and self-care")
+            st.caption("`source` · publisher · consumer health · no named author · undated")
+            if sid == "source_1":
                 st.info("Same article as `source_0`: its claims count as one voice with it.", icon="🔁")
-            st.markdown("\n".join(f"- ⚠ **Criterion {k}**: {PARAGRAPH}" for k in range(6)))
-            st.caption("4 claim(s) tagged · Attribution: reproduced for comparison")
-            if card > 0:
-                with st.expander("Full text (as stored)"):
-                    st.markdown(PARAGRAPH)
-                continue
-            with st.expander("Full text (as stored)"):
-                st.markdown("\n\n".join([PARAGRAPH * 3] * 12))
-st.caption(PARAGRAPH)
+            st.markdown("\n".join(f"- ⚠ **Criterion {k}**: {text(120)}\n    - _{text(150)}_" for k in range(7)))
+            st.caption(text(114))
+            box, open_ = folded("Full text (as stored)", f"full_text_{sid}")
+            if open_:
+                with box:
+                    st.markdown("\n\n".join([PARAGRAPH * 3] * 12))
+st.caption(text(184))
