@@ -1,18 +1,16 @@
 """Bare twin of the Compare sources page for the benchmark: the same kinds and counts of elements (a
 clickable topic x source matrix, claims in bordered cards by stance, the guidance HipGuide uses, source
-cards), static data, no logic. As on the page, the chart's rows are built once per set of filters, and
-folded text (a source's full text, the rationale, the voices' cards beside the guidance) is drawn only
-while open. "Topic 0" is drawn as the page draws ice (two stances), "Topic 1" as heat (three).
+cards), static data, no logic. As on the page, the chart's template and rows come from a module
+(bare_compare_chart.py), the rows built once per set of filters, and folded text (a source's full text,
+the rationale, the voices' cards beside the guidance) is drawn only while open. "Topic 0" is drawn as
+the page draws ice (two stances), "Topic 1" as heat (three).
 Run: streamlit run bench/bare_compare.py"""
 
 from __future__ import annotations
 
-import altair as alt
-import pyarrow as pa
 import streamlit as st
+from bare_compare_chart import matrix_data, matrix_spec
 from bare_data import page_links
-
-from ui.charts import spec_template  # the same template path as the pages
 
 st.set_page_config(page_title="Bare compare", layout="wide")
 page_links()
@@ -32,36 +30,6 @@ def text(n: int) -> str:
     return (PARAGRAPH * (n // len(PARAGRAPH) + 1))[:n]
 
 
-@st.cache_resource
-def matrix() -> dict:
-    """The static spec, built once per process as the page's matrix_template is; rows are passed per rerun."""
-    # A clickable cell and its glyph select the same (topic, voice): one selection per clickable layer.
-    pick = alt.selection_point(name="cell", fields=["topic", "voice"], on="click", clear="dblclick")
-    pick_glyph = alt.selection_point(name="glyph", fields=["topic", "voice"], on="click", clear="dblclick")
-    x = alt.X("voice:N", sort=None, axis=alt.Axis(orient="top"))
-    y = alt.Y("topic:N", sort=None, title=None)
-    cells = alt.Chart().mark_rect().encode(x=x, y=y, color="stance:N", opacity=alt.condition(pick, alt.value(1.0), alt.value(0.35)),
-                                           tooltip=["topic:N", "voice:N", "stance:N"]).transform_filter("datum.kind == 'cell'"
-                                                                                                       ).add_params(pick)
-    conflict = alt.Chart().mark_rect().encode(x=x, y=y, color="conflict:N").transform_filter("datum.kind == 'conflict'")
-    glyphs = alt.Chart().mark_text().encode(x=x, y=y, text="glyph:N", tooltip=["topic:N"]).add_params(pick_glyph)
-    chart = alt.layer(cells, conflict, glyphs).resolve_scale(color="independent")
-    return spec_template(chart.properties(height=alt.Step(34)))
-
-
-@st.cache_resource
-def matrix_data(conflicts_only: bool, phase: str, sources: tuple[str, ...]) -> pa.Table:
-    """The chart's rows for one set of filters, built once, as the page keeps them with its knowledge."""
-    rows = [{"kind": "cell", "topic": t, "topic_label": t, "voice": v, "voice_label": v,
-             "stance": ["recommend", "advise_against", "neutral", "silent"][(i + j) % 4], "stance_words": "recommended",
-             "glyph": "+−·"[(i + j) % 3], "claims": 2, "sources": v, "quote": PARAGRAPH[:90], "conflict": "direct"}
-            for i, t in enumerate(TOPICS) for j, v in enumerate(VOICES)]
-    rows += [{"kind": "conflict", "topic": t, "topic_label": t, "voice": "conflict", "voice_label": "conflict", "stance": "",
-              "stance_words": "no conflict", "glyph": "", "claims": 0, "sources": "", "quote": "",
-              "conflict": ["direct", "scope", "none"][i % 3]} for i, t in enumerate(TOPICS)]
-    return pa.Table.from_pylist(rows)
-
-
 def folded(label: str, key: str) -> tuple[st.delta_generator.DeltaGenerator, bool]:
     box = st.expander(label, key=key, on_change="rerun")
     return box, bool(box.open)
@@ -75,7 +43,7 @@ with st.sidebar:
     phase = st.selectbox("Phase", ["all", "acute", "recovery", "prevention"], key="f_phase")
     chosen = st.multiselect("Sources", SOURCES, default=SOURCES, key="f_sources")
 st.header("Topic × source matrix", anchor=False)
-st.vega_lite_chart(matrix_data(conflicts_only, phase, tuple(chosen)), matrix(), key="matrix", on_select="rerun",
+st.vega_lite_chart(matrix_data(TOPICS, VOICES, (conflicts_only, phase, tuple(chosen))), matrix_spec(), key="matrix", on_select="rerun",
                    selection_mode=["cell", "glyph"], width="stretch")
 st.caption(text(399))
 topic = st.selectbox("Topic", TOPICS, key="topic_pick")
