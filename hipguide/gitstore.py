@@ -138,6 +138,9 @@ _not_repos: set[str] = set()
 _stores_lock = threading.Lock()
 
 
+NO_COMMIT = "the knowledge repository has no commit yet: commit the knowledge folder first"
+
+
 class KnowledgeRepo:
     """The git repository holding one knowledge folder; paths in and out are relative to that folder."""
 
@@ -191,7 +194,14 @@ class KnowledgeRepo:
         try:
             return self.repo.git.rev_parse("--verify", "HEAD")
         except git.GitCommandError:
-            raise StoreError("the knowledge repository has no commit yet: commit the knowledge folder first") from None
+            raise StoreError(NO_COMMIT) from None
+
+    def require_commit(self) -> str:
+        """The current commit id; StoreError when there is none to save on top of (read from git's files, no process)."""
+        head = self.head_id()
+        if not head:
+            raise StoreError(NO_COMMIT)
+        return head
 
     def head_id(self) -> str:
         """The current commit id read from git's files (no process started): a cheap cache key for history views."""

@@ -108,8 +108,10 @@ def guidance_tab(editor: Editor | None) -> None:
             ss[key + field] = value
         ss[f"{key}opened"] = g
     g = ss.get(f"{key}opened") or kb.guidance[topic]
+    present = ss.to_dict()  # one copy of the session's values: each look-up in session state is not free
     for field, value in form_from_guidance(g, claims).items():  # claims tagged since opening
-        ss.setdefault(key + field, value)
+        if key + field not in present:
+            ss[key + field] = value
 
     stale_panel(rel, on_discard=lambda: [ss.pop(k) for k in [k for k in ss if isinstance(k, str) and k.startswith(key)]])
 
@@ -148,7 +150,7 @@ def guidance_tab(editor: Editor | None) -> None:
 
     st.text_input("Why you changed it (the commit message)", key=f"{key}note", persist_state="session")
 
-    form = {k.removeprefix(key): v for k, v in ss.items() if isinstance(k, str) and k.startswith(key)}
+    form = {k.removeprefix(key): v for k, v in ss.to_dict().items() if isinstance(k, str) and k.startswith(key)}
     changes = changes_from_form(form, claims, current_source_hashes(kb, topic), current_claim_stances(kb, topic))
     proposed, problems = proposed_guidance(g, topic, changes)
     if problems:
@@ -170,7 +172,7 @@ def guidance_tab(editor: Editor | None) -> None:
 
 def approval_box(topic: str, rel: str, g: Guidance, editor: Editor, key: str) -> None:
     """Four eyes: an approver other than the last author approves the saved version as it stands."""
-    last = last_author(root, rel) or "?"
+    last = last_author(root, rel, head) or "?"
     with st.container(border=True):
         st.markdown("##### Approval (four eyes)")
         if g.status == "approved":
@@ -445,9 +447,10 @@ st.title("✏️ Editor")
 st.caption("Adopt and version the guidance HipGuide uses, add sources and tag their claims. Every save is checked "
            "against the whole knowledge base and recorded as one git commit with you as its author: all of it or none.")
 editor = signin()
+head = None  # the knowledge repository's current commit, read once per rerun
 if editor is not None:
     try:
-        KnowledgeRepo.of(root).head()
+        head = KnowledgeRepo.of(root).require_commit()  # every rerun: no git process here
     except StoreError as exc:
         st.error(f"Editing is not possible here: {md_escape(str(exc))}. Reading works as usual.", icon="🛑")
         editor = None

@@ -56,6 +56,7 @@ def lines_by_author(root: Path, rel: str) -> list[BlameLine]:
     return _blame(str(root), head_id(root), rel)
 
 
-def last_author(root: Path, rel: str) -> str:
-    """Who wrote the last saved version of `rel` (its last commit's author)."""
-    return _last_author(str(root), head_id(root), rel)
+def last_author(root: Path, rel: str, head: str | None = None) -> str:
+    """Who wrote the last saved version of `rel` (its last commit's author); `head`: the current commit id,
+    when the caller has just read it."""
+    return _last_author(str(root), head_id(root) if head is None else head, rel)

@@ -12,6 +12,7 @@ import hmac
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import streamlit as st
@@ -36,29 +37,37 @@ class AllowList:
         return "editor" if who in self.editors else None
 
 
-def _secret(name: str, default: object = None) -> object:
+def _secrets() -> Mapping[str, object]:
+    """The secrets as they are now, or nothing when there is no secrets file (looked for once per call)."""
     try:
-        return st.secrets.get(name, default)  # type: ignore[union-attr]
+        return st.secrets if st.secrets.load_if_toml_exists() else {}
+    except Exception:  # an unreadable secrets file: no secrets, so no sign-in is configured
+        return {}
+
+
+def _secret(name: str, default: object = None, secrets: Mapping[str, object] | None = None) -> object:
+    try:
+        return (_secrets() if secrets is None else secrets).get(name, default)
     except Exception:  # no secrets file at all: Streamlit raises its own not-found error
         return default
 
 
-def allow_list() -> AllowList:
+def allow_list(secrets: Mapping[str, object] | None = None) -> AllowList:
     """`[editors]` in secrets: `editors = [...]` and `approvers = [...]` (approvers may edit too)."""
-    table = _secret("editors") or {}
+    table = _secret("editors", secrets=secrets) or {}
     get = table.get if hasattr(table, "get") else (lambda _k, _d=None: [])
     editors = frozenset(str(x).strip().lower() for x in get("editors", []) or [] if str(x).strip())
     approvers = frozenset(str(x).strip().lower() for x in get("approvers", []) or [] if str(x).strip())
     return AllowList(editors | approvers, approvers)
 
 
-def oidc_configured() -> bool:
-    auth = _secret("auth")
+def oidc_configured(secrets: Mapping[str, object] | None = None) -> bool:
+    auth = _secret("auth", secrets=secrets)
     return bool(auth) and hasattr(auth, "get")
 
 
-def configured_passphrase() -> str | None:
-    value = _secret("editor_passphrase")
+def configured_passphrase(secrets: Mapping[str, object] | None = None) -> str | None:
+    value = _secret("editor_passphrase", secrets=secrets)
     return str(value) if value else os.environ.get(PASSPHRASE_ENV) or None
 
 
@@ -122,10 +131,11 @@ def _signed_in_banner(editor: Editor, how: str, on_sign_out) -> None:
 
 def signin() -> Editor | None:
     """The signed-in editor, or None (read-only). Explains how to enable editing when it is off."""
-    allowed = allow_list()
-    if oidc_configured():
+    secrets = _secrets()  # read once: without a secrets file, every look-up searches the disk again
+    allowed = allow_list(secrets)
+    if oidc_configured(secrets):
         return _oidc(allowed)
-    expected = configured_passphrase()
+    expected = configured_passphrase(secrets)
     if expected is None:
         st.info("**Read-only.** Editing is switched off: no sign-in is configured. For editors, configure OIDC sign-in "
                 "(`[auth]` and `[editors]` in `.streamlit/secrets.toml`, see the README); on a single machine, an "
