@@ -29,9 +29,11 @@ def knowledge_dir() -> str:
 def _load(root: str, fingerprint: str) -> KnowledgeBase | list[Problem]:
     # Keyed on the files' signature: a save (here or on another replica) is picked up on the next rerun.
     try:
-        return load_knowledge(root)
+        kb = load_knowledge(root)
     except KnowledgeError as exc:
         return exc.problems
+    _last_good()[root] = kb  # here, once per version, not on every rerun
+    return kb
 
 
 @st.cache_resource(show_spinner=False)
@@ -54,11 +56,9 @@ def get_knowledge() -> LoadedKnowledge:
     # A short digest as the cache key: Streamlit hashes arguments on every call, a long tuple costs ms.
     digest = hashlib.sha256(repr(knowledge_fingerprint(root)).encode()).hexdigest()
     loaded = _load(root, digest)
-    good = _last_good()
     if isinstance(loaded, KnowledgeBase):
-        good[root] = loaded
         return LoadedKnowledge(loaded, [])
-    return LoadedKnowledge(good.get(root), loaded)
+    return LoadedKnowledge(_last_good().get(root), loaded)
 
 
 def knowledge_or_stop() -> KnowledgeBase:
