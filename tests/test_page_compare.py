@@ -130,3 +130,16 @@ def test_every_claim_shows_its_sources_flags_and_the_summary_counts_voices_per_s
                for c in credibility)
     assert "Against: 1 independent voice" in shown and "For: 2 independent voices" in shown
     assert "`deep_rotator_v1` (= deep_rotator_v2) — product marketing" in squash(shown)
+
+
+def test_a_sources_full_text_is_drawn_only_once_its_fold_is_opened(kb: KnowledgeBase) -> None:
+    at = page()
+    opening = squash(next(p for p in kb.source_texts["medshun"].split("\n\n") if len(p.strip()) > 80))[:60]
+    assert opening not in squash(plain(at))  # folded: the article is not sent to the browser at all
+    at.session_state["full_text_medshun"] = True  # as a click on "Full text (as stored)" does
+    at.run()
+    assert not at.exception, at.exception
+    assert opening in squash(plain(at))
+    # the other sources stay folded
+    other = squash(next(p for p in kb.source_texts["littlemum_trp"].split("\n\n") if len(p.strip()) > 80))[:60]
+    assert other not in squash(plain(at))

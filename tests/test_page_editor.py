@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from gitkb import git
 from streamlit.testing.v1 import AppTest
 
 from hipguide import assess, load_knowledge
@@ -393,3 +394,24 @@ def test_a_changed_claim_against_the_adopted_stance_shows_as_needs_review(knowle
     warning = " ".join(w.value for w in tab.warning)
     assert "pillow\\_between\\_knees\\_lateral\\_rotator\\_trp\\_lets\\_pressure\\_off" in warning
     assert "changed from recommend to advise\\_against" in warning
+
+
+def test_only_the_open_tab_is_drawn_and_it_stays_open_when_its_count_changes(editing: Path) -> None:
+    source = editing / "sources" / "medshun.txt"
+    source.write_text(source.read_text(encoding="utf-8") + "\nA paragraph the publisher added later.\n", encoding="utf-8")
+    git(editing.parent, "commit", "-qam", "The publisher updated the article")
+    at = signed_in()
+    assert [t.label for t in at.tabs if t.children] == ["Adopted guidance"]  # the other tabs are not drawn
+    assert "confirm_medshun" not in [b.key for b in at.button]
+    show_tab(at, "Needs review")
+    (label,) = [t.label for t in at.tabs if t.children]
+    assert "confirm_medshun" in [b.key for b in at.button]
+    # A save elsewhere changes the count in the label the editor clicked: the same tab stays open.
+    at.session_state["editor_tab"] = "Needs review (99)"
+    at.run()
+    assert not at.exception, at.exception
+    assert [t.label for t in at.tabs if t.children] == [label]
+    at.button(key="confirm_medshun").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert next(t.label for t in at.tabs if t.children).startswith("Needs review (")
+    assert any("Confirmed the current text of medshun" in s.value for s in at.success)
