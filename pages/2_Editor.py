@@ -172,7 +172,7 @@ def guidance_tab(editor: Editor | None) -> None:
 
 def approval_box(topic: str, rel: str, g: Guidance, editor: Editor, key: str) -> None:
     """Four eyes: an approver other than the last author approves the saved version as it stands."""
-    last = last_author(root, rel, head) or "?"
+    last = last_author(root, rel, head, kb) or "?"
     with st.container(border=True):
         st.markdown("##### Approval (four eyes)")
         if g.status == "approved":

@@ -1,7 +1,8 @@
 """The editor page's views of git history, cached per commit.
 
-Every tab of the page renders on every rerun, so history, versions and blame are read from git once
-per commit of the knowledge repository (the cache key is the current commit id, read from git's
+A tab renders on every rerun while it is open (and the approval box on every rerun of the guidance
+tab), so history, versions, blame and last authors are read from git once per commit of the knowledge
+repository (the cache key is the current commit id, read from git's
 files without starting a process). They hold knowledge history only, never patient data.
 """
 
@@ -14,6 +15,7 @@ import streamlit as st
 
 from hipguide.editorial import blame, guidance_versions, history
 from hipguide.gitstore import BlameLine, KnowledgeRepo, Save, StoreError
+from hipguide.knowledge import KnowledgeBase
 
 
 def head_id(root: Path) -> str:
@@ -56,7 +58,11 @@ def lines_by_author(root: Path, rel: str) -> list[BlameLine]:
     return _blame(str(root), head_id(root), rel)
 
 
-def last_author(root: Path, rel: str, head: str | None = None) -> str:
+def last_author(root: Path, rel: str, head: str | None = None, kb: KnowledgeBase | None = None) -> str:
     """Who wrote the last saved version of `rel` (its last commit's author); `head`: the current commit id,
-    when the caller has just read it."""
-    return _last_author(str(root), head_id(root) if head is None else head, rel)
+    when the caller has just read it. With `kb`, the answer is kept with the knowledge base (a dict look-up
+    on the next rerun rather than a cache call); it is knowledge history, never anything about a patient."""
+    head = head_id(root) if head is None else head
+    if kb is None:
+        return _last_author(str(root), head, rel)
+    return kb.derived(("last_author", str(root), head, rel), lambda: _last_author(str(root), head, rel))
