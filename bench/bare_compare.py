@@ -74,11 +74,11 @@ with right:
     st.caption("Applies to: all conditions")
     for _ in range(2):  # two condition-specific overrides
         st.markdown(f"**For a condition:** {text(250)}\n\n" + "\n".join(f"- **{p}**: {text(150)}" for p in ("acute", "recovery")))
-    box, shown = folded("Rationale and dispositions", "topic_rationale")
+    box, shown = folded("Rationale and dispositions", "ui.topic.rationale_open")
     if shown:
         with box:
             st.markdown(text(1400))
-    box, shown = folded("What the sources say", "topic_sources")
+    box, shown = folded("What the sources say", "ui.topic.claims_open")
     if shown:
         with box:
             st.markdown(text(500))

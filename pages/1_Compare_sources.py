@@ -88,7 +88,7 @@ with left:
                     st.caption(scope)
 with right:
     st.header("Guidance HipGuide uses", anchor=False)
-    render_topic(kb, topic, compact=True, lazy=True)
+    render_topic(kb, topic, compact=True)
 
 # --- source cards ---------------------------------------------------------------------------------
 st.divider()

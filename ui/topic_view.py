@@ -26,6 +26,8 @@ from hipguide.knowledge import KnowledgeBase
 from hipguide.models import PHASES, Claim, Guidance
 
 STANCE_ICON = {"recommend": "✅", "conditional": "☑️", "neutral": "⚪", "advise_against": "⛔"}
+COMPACT_CLAIMS_KEY = "ui.topic.claims_open"        # the compact view's expanders (their open state)
+COMPACT_RATIONALE_KEY = "ui.topic.rationale_open"
 DISPOSITION_WORDS = {"accepted": "accepted", "rejected": "rejected",
                      "accepted_with_modification": "accepted with modification"}
 
@@ -35,10 +37,11 @@ def _line(kb: KnowledgeBase, text: str) -> str:
     return kb.derived(("topic_view.line", text), lambda: md_escape(" ".join(str(text).split())))
 
 
-def render_topic(kb: KnowledgeBase, topic: str, *, compact: bool = False, lazy: bool = False) -> None:
+def render_topic(kb: KnowledgeBase, topic: str, *, compact: bool = False) -> None:
     """The conflict status, each claim side by side by stance, and the adopted guidance for `topic`.
 
-    `lazy` (compact view, once per page): the folded sections are drawn only while open.
+    The compact view (beside the assessment or the comparison; once per page) draws its folded sections
+    only while they are open.
     """
     if topic not in kb.topics:
         st.info(f"Unknown topic: {md_escape(' '.join(str(topic).split()))}")  # not memoised: may come from a URL
@@ -51,8 +54,9 @@ def render_topic(kb: KnowledgeBase, topic: str, *, compact: bool = False, lazy: 
     st.caption(_line(kb, t.question))
     _conflict_status(kb, topic)
     if compact:
-        _guidance(kb, topic, compact=True, lazy=lazy)
-        with folded("What the sources say", "topic_sources" if lazy else None) as shown:
+        _guidance(kb, topic, compact=True)
+        # Beside the assessment the details are drawn only while open: most clicks there are findings.
+        with folded("What the sources say", COMPACT_CLAIMS_KEY) as shown:
             if shown:
                 _claims(kb, topic, compact=True)
     else:
@@ -62,12 +66,9 @@ def render_topic(kb: KnowledgeBase, topic: str, *, compact: bool = False, lazy: 
 
 
 @contextmanager
-def folded(label: str, key: str | None) -> Iterator[bool]:
-    """A closed expander; with a `key`, its content is drawn only while it is open (yields whether to draw)."""
-    if key is None:
-        with st.expander(label, expanded=False):
-            yield True
-        return
+def folded(label: str, key: str) -> Iterator[bool]:
+    """A closed expander whose content is drawn only while it is open (yields whether to draw it); opening
+    or closing it reruns the page."""
     box = st.expander(label, expanded=False, key=key, on_change="rerun")
     with box:
         yield bool(box.open)
@@ -181,7 +182,7 @@ def _status_badge(g: Guidance) -> None:
         st.badge("DRAFT — not yet approved", icon="📝", color="orange")
 
 
-def _guidance(kb: KnowledgeBase, topic: str, *, compact: bool, lazy: bool = False) -> None:
+def _guidance(kb: KnowledgeBase, topic: str, *, compact: bool) -> None:
     g = kb.guidance.get(topic)
     heading = "Adopted guidance (what HipGuide uses)"
     st.markdown(f"**{heading}**" if compact else f"### {heading}")
@@ -215,7 +216,7 @@ def _guidance(kb: KnowledgeBase, topic: str, *, compact: bool, lazy: bool = Fals
         with st.container():
             _rationale(kb, topic, g)
         return
-    with folded("Rationale and dispositions", "topic_rationale" if lazy else None) as shown:
+    with folded("Rationale and dispositions", COMPACT_RATIONALE_KEY) as shown:
         if shown:
             _rationale(kb, topic, g)
 
