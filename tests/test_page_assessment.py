@@ -428,6 +428,9 @@ def test_only_the_open_tab_is_drawn_and_answers_in_other_tabs_still_count(app, p
     aggravators = next(controls for _g, _t, controls in finding_controls(page_kb) if any(c.id == "aggr_sitting" for c in controls))
     assert finding_keys_drawn(app) == {f"pt.f.{c.id}" for c in aggravators}  # the tab last used, and only it
     assert "pt.f.loc_deep_central_buttock" not in finding_keys_drawn(app)
+    summary = next(c.value for c in app.caption if c.value.startswith("**Present:**"))
+    for fid in ("loc_deep_central_buttock", "aggr_sitting"):  # listed, whichever tab holds it
+        assert label_escape(page_kb.findings[fid].label) in summary.splitlines()[0]
     case = {"findings": ["loc_deep_central_buttock", "aggr_sitting"]}
     assert leading_text(app).startswith(f"**Most likely:** 1. {md_escape(page_kb.conditions[assess(page_kb, case).differential[0].condition].label)}")
     assert finding(app, "loc_deep_central_buttock").value == "present"  # back in its tab, as recorded
