@@ -227,7 +227,7 @@ def _construct_scalar(loader: Any, tag: str, event: yaml.ScalarEvent) -> Any:
         raise _unreadable(event.value, exc, event.start_mark) from None
 
 
-def _read_events(text: str, shown: str, keep_lines: bool) -> Any:
+def _read_events(text: str, shown: str, keep_lines: bool, plain: dict[str, Any]) -> Any:
     """Refuse hostile structure and build the data in one pass over the C parser's events.
 
     Composing a node graph first cost more than the parse itself (a node, two marks and a resolver
@@ -237,7 +237,8 @@ def _read_events(text: str, shown: str, keep_lines: bool) -> Any:
     tag) goes through the safe constructor as a node of its own, so what may be constructed is
     unchanged. Problems come out in the order the composing loader gave them: a refusal or syntax
     error where the parser meets it, then a second document, then a value that cannot be built
-    (duplicate key, unknown tag).
+    (duplicate key, unknown tag). `plain` remembers what each plain scalar read as ("null", "note"
+    and "target" recur thousands of times).
     """
     loader = _BaseLoader(text)
     get_event = loader.get_event
@@ -251,7 +252,6 @@ def _read_events(text: str, shown: str, keep_lines: bool) -> Any:
         if get_event().__class__ is yaml.StreamEndEvent:
             return None  # only comments
         root: Any = None
-        plain: dict[str, Any] = {}  # plain scalar -> its value: "null", "note", "target" recur thousands of times
         parents: list[tuple[Any, bool, Any, Any, int]] = []
         # The open mapping or list (None at the top of the document), whether it is a mapping, the event
         # it starts at, and a mapping's key waiting for its value, with that key's line.
@@ -270,7 +270,7 @@ def _read_events(text: str, shown: str, keep_lines: bool) -> Any:
                 tag = event.tag
                 if tag is None or tag == "!":
                     # Only a plain scalar starting with one of a few characters can be other than text.
-                    if event.implicit[0] and (not value or value[0] in implicit_starts):
+                    if (not value or value[0] in implicit_starts) and event.implicit[0]:
                         try:
                             value = plain[value]
                         except KeyError:
@@ -307,10 +307,11 @@ def _read_events(text: str, shown: str, keep_lines: bool) -> Any:
                 raise _refused(shown, event, f"{_ANCHOR_MESSAGE} (alias *{event.anchor})")
             else:  # the document's end
                 break
-            # A finished value: the document itself, a list's item, or a mapping's key or value.
-            if node is None:
-                root = value
-            elif not in_map:
+            # A finished value: a mapping's key or value, a list's item, or the document itself.
+            if not in_map:
+                if node is None:
+                    root = value
+                    continue
                 node.append(value)
                 if keep_lines:
                     node.item_lines.append(origin.start_mark.line + 1)
@@ -348,19 +349,21 @@ def _compose(text: str, shown: str) -> Any:
         loader.dispose()
 
 
-def load_yaml_text(text: str, shown: str, keep_lines: bool = True) -> Any:
+def load_yaml_text(text: str, shown: str, keep_lines: bool = True, plain_scalars: dict[str, Any] | None = None) -> Any:
     """Parse YAML text safely; raise KnowledgeError with `path:line` on any problem.
 
     Anchors, aliases and deep nesting are refused from the parser's events, before anything they
     would build. With keep_lines (the default) every mapping and list remembers its lines; without
     it, plain dicts and lists are built, and the caller re-parses with lines only when it has a
-    problem to point at.
+    problem to point at. A caller reading many files may pass one `plain_scalars` dict for all of
+    them: what each plain scalar reads as is then worked out once. It holds values from the files, so
+    it is for knowledge only, never for anything about a patient.
     """
     if not text.strip():
         raise KnowledgeError([Problem(shown, 1, "file is empty")])
     try:
         try:
-            return _read_events(text, shown, keep_lines)
+            return _read_events(text, shown, keep_lines, {} if plain_scalars is None else plain_scalars)
         except _NeedsComposer:
             return _compose(text, shown)
     except (_TooDeep, RecursionError) as exc:

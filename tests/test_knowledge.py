@@ -255,3 +255,20 @@ def test_the_fingerprint_notices_any_edit_to_a_knowledge_file_and_nothing_else(m
     (mini / "vignettes").mkdir(exist_ok=True)
     (mini / "vignettes" / "new.yaml").write_text("id: new\n")
     assert len(knowledge_fingerprint(mini)) == len(edited) + 1
+
+
+@pytest.mark.parametrize("root", ["/x/knowledge", "/", "/x/k"])
+@pytest.mark.parametrize("path", ["/x/knowledge/claims/ice.yaml", "/x/knowledge", "/x/knowledge2/a.yaml", "/x/k/sources",
+                                  "/x/knowledge/../knowledge/a.yaml", "/y/z.txt", "relative/a.yaml", "/"])
+def test_problems_name_files_as_pathlib_would(root, path):
+    """Files are named by string work on their paths; the names must be pathlib's, for every kind of path."""
+    from pathlib import Path
+
+    from hipguide.knowledge import _Collector
+
+    root, path = Path(root), Path(path)
+    inside = path.is_relative_to(root)
+    rel = path.relative_to(root).as_posix() if inside else path.as_posix()
+    shown = (Path(root.name) / rel).as_posix() if inside else str(path)
+    col = _Collector(root)
+    assert (col.rel(path), col.shown(path)) == (rel, shown)
