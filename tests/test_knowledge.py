@@ -221,6 +221,21 @@ def test_the_cycle_collector_is_running_again_after_a_load_good_or_bad(mini):
         gc.enable()
 
 
+def test_a_load_leaves_nothing_frozen_and_keeps_what_others_froze(mini):
+    import gc
+
+    kb = load_knowledge(mini)
+    assert gc.get_freeze_count() == 0
+    assert any(o is kb.claims for o in gc.get_objects(generation=2)), "what a load built lives in the oldest generation"
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        load_knowledge(mini)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
 @pytest.mark.parametrize("text", [
     "\u201cIt\u2019s\u00a0deep\u201d \u2014 really",
     "tabs\tand\nnew\r\nlines\u2028and\u3000ideographic  space",
