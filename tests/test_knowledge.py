@@ -240,6 +240,7 @@ def test_a_load_leaves_nothing_frozen_and_keeps_what_others_froze(mini):
     "\u201cIt\u2019s\u00a0deep\u201d \u2014 really",
     "tabs\tand\nnew\r\nlines\u2028and\u3000ideographic  space",
     "  \u2018single\u2019 \u201a\u201e \u2032\u2033 \u2010hyphen\u2013en  ",
+    " plain 'ASCII'\tonly --\n\"quoted\"\x0b\x0c\x1c ",
 ])
 def test_quote_folding_matches_a_plain_regex_reference(text):
     import re
