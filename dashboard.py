@@ -27,7 +27,8 @@ page_style()
 
 kb = knowledge_or_stop()
 try:
-    result = assess(kb, follow_up.with_outcomes(current_case(kb)))
+    state = st.session_state.to_dict()  # one snapshot for the findings and the outcome measures
+    result = assess(kb, follow_up.with_outcomes(current_case(kb, state), state))
 except AssessmentError as exc:  # only if the knowledge changed under a session's recorded findings
     st.error(f"The recorded findings no longer match the knowledge base: {md_escape(str(exc))}. Start a new patient.")
     st.stop()

@@ -1,8 +1,11 @@
-"""Bare twin of the assessment page for the benchmark: the same kinds and counts of elements (the layout's
-style block, the guided interview with its three buttons and an 91-option jump list, 91 two-option
-segmented controls in 7 tabs, 3 Vega-Lite charts (the body map with three body outlines and 36 regions),
-a dataframe, ~50 markdown blocks and captions, 13 plan cards, the follow-up section's outcome entry and
-uploader), filled with static data and no logic. Run: streamlit run bench/bare_assessment.py"""
+"""Bare twin of the assessment page for the benchmark: the same kinds and counts of elements, drawn the
+same way, filled with static data and no logic. Run: streamlit run bench/bare_assessment.py
+
+As the page does: the layout's style block; the guided interview with its three buttons and a 91-option
+jump list; 7 tabs of findings of which only the open one's two-option controls are drawn (stateful tabs);
+3 Vega-Lite charts from cached specs (the body map with three body outlines and 36 regions); the "why"
+section and the comparison column as fragments, their details in expanders drawn only while open; 15 plan
+cards; the follow-up section's outcome entry and uploader."""
 
 from __future__ import annotations
 
@@ -10,10 +13,10 @@ import math
 
 import altair as alt
 import pandas as pd
-import pyarrow as pa
 import streamlit as st
-from bare_data import CONDITIONS, FINDINGS, PER_TAB, TABS, page_links, topic_view
+from bare_data import CONDITIONS, FINDINGS, PER_TAB, TAB_KEY, TABS, page_links
 
+from ui import charts
 from ui.charts import spec_template  # the same template path as the pages
 
 st.set_page_config(page_title="Bare assessment", layout="wide", initial_sidebar_state="collapsed")
@@ -47,28 +50,60 @@ def body_map_spec() -> dict:
     return spec_template(alt.layer(backdrop, regions).properties(height=480))
 
 
-@st.cache_resource
-def differential_spec() -> dict:
-    base = alt.Chart().encode(y=alt.Y("label:N", sort=None, title=None))
-    bars = base.mark_bar().encode(x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1])), color="role:N",
-                                  tooltip=["label:N", "shown:N"], description=alt.Description("label:N"))
-    tick = base.mark_tick(color="#212529").encode(x="prior:Q")
-    text = base.mark_text(align="left", dx=4).encode(x="probability:Q", text="shown:N")
-    return spec_template(alt.layer(bars, tick, text).properties(height=alt.Step(26)))
+# The page's own cached specs for the differential and the why (pure templates, no knowledge needed), fed
+# rows with the page's columns: the same serialisation per rerun.
+differential_spec, contribution_spec = charts.differential_spec, charts.contribution_spec
+REFERENCE = "Author et al. 2020: a cohort study of the test against a reference standard in a clinical population"
 
 
-@st.cache_resource
-def contribution_spec() -> dict:
-    bars = alt.Chart().mark_bar().encode(y=alt.Y("finding:N", sort=None), x="effect:Q", color="direction:N",
-                                         tooltip=["finding:N", "effect:Q"])
-    zero = alt.Chart().mark_rule().encode(x=alt.datum(0))
-    return spec_template(alt.layer(zero, bars).properties(height=alt.Step(24)))
+PLAN_CARDS = 15
+
+
+@st.fragment
+def why() -> None:
+    st.header("Why", anchor=False)
+    st.selectbox("Explain", CONDITIONS, key="explain")
+    st.markdown(SENTENCE)
+    contrib = [{"order": i, "caption": f"{FINDINGS[i]} (present) — LR+ 2.5, clinical estimate", "lim_lo": -1.0,
+                "lim_hi": 1.0, "finding": FINDINGS[i], "recorded": "Present", "direction": "for" if i < 5 else "against",
+                "effect": 0.9 - 0.2 * i, "shown_effect": 0.9 - 0.2 * i, "lr": 2.5, "lr_kind": "LR+",
+                "provenance": "clinical estimate", "counted": "Counted", "group": "—", "reference": REFERENCE}
+               for i in range(8)]
+    st.vega_lite_chart(charts.chart_data(contrib), contribution_spec(), width="stretch")
+    st.caption(SENTENCE)
+    details = st.expander("Likelihood ratios and their references", key="why_table", on_change="rerun")
+    if details.open:
+        with details:
+            st.dataframe(pd.DataFrame(contrib), hide_index=True, width="stretch")
+
+
+@st.fragment
+def sources() -> None:
+    """The compact topic view beside the assessment, as ui.topic_view draws it with compact=True."""
+    st.header("What the sources say", anchor=False)
+    st.selectbox("Topic in focus", [f"Topic {i}" for i in range(PLAN_CARDS)], key="focus")
+    st.markdown("**Topic 0**")
+    st.caption(SENTENCE)
+    st.warning("**Sources disagree — direct conflict.** " + SENTENCE, icon="⚡")
+    st.markdown("**For: 2 independent voices**\n- `source_a` — " + SENTENCE + "\n**Against: 1**\n- `source_b` — " + SENTENCE)
+    st.markdown("**Adopted guidance (what HipGuide uses)**")
+    st.badge("DRAFT — not yet approved", icon="📝", color="orange")
+    st.caption(SENTENCE)
+    st.markdown("\n".join(f"- **phase {i}**: ⛔ Not recommended — {SENTENCE}" for i in range(3)))
+    st.caption("Applies to: all conditions")
+    for i in range(2):
+        st.markdown(f"**For condition {i}:** {SENTENCE}\n\n- **acute**: {SENTENCE}")
+    for key, label in (("rationale", "Rationale and dispositions"), ("claims", "What the sources say")):
+        box = st.expander(label, key=key, on_change="rerun")
+        if box.open:
+            with box:
+                st.markdown(SENTENCE * 4)
 
 
 st.title("Buttock & hip pain assessment (bare)", anchor=False)
 st.caption(SENTENCE)
 st.info("**Triage: ROUTINE** — Physiotherapy management. No red flag recorded so far.", icon="🩺")
-with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
+with st.container(horizontal=True, vertical_alignment="bottom", gap="medium", key="toolbar"):
     st.segmented_control("Phase", ["Acute", "Recovery", "Prevention"], default="Acute", key="phase")
     st.number_input("Age", min_value=0, max_value=120, value=None, key="age", width=150, help=SENTENCE)
     st.segmented_control("Sex", ["Female", "Male"], key="sex", help=SENTENCE)
@@ -79,11 +114,13 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
 with st.container(key="jump_links"):
     st.markdown("Go to: [Differential](#differential) · [Plan](#plan) · [What the sources say](#sources)")
 
-main, beside = st.columns([2.7, 1], gap="medium")
+with st.container(key="consultation"):
+    main, beside = st.columns([2.7, 1], gap="medium")
 with main:
-    inputs, results = st.columns([1.1, 1], gap="medium")
+    with st.container(key="work"):
+        inputs, results = st.columns([1.1, 1], gap="medium")
     with inputs:
-        with st.container(border=True):
+        with st.container(border=True, key="interview"):
             st.header("Guided interview", anchor=False)
             st.caption(SENTENCE)
             st.markdown(":red-badge[Red-flag screen] :gray-badge[Red flags]")
@@ -96,67 +133,61 @@ with main:
                 st.button("Skip", key="skip", icon=":material/skip_next:", type="tertiary")
             st.selectbox("Jump to any finding", FINDINGS, index=None, key="jump", help=SENTENCE)
         st.header("Findings", anchor=False)
-        rows = [{"id": f"r{i}", "label": f"Region {i}", "referral": ["essential", "spillover", "none"][i % 3],
-                 "pain": "marked" if i == 5 else ""} for i in range(36)]
-        st.vega_lite_chart(pa.Table.from_pylist(rows), body_map_spec(), key="body_map", on_select="rerun", width="stretch")
+        rows = [{"id": f"r{i}", "label": f"Region {i}: a place on the body", "view": "Back", "finding": f"f{i}",
+                 "sets": FINDINGS[i], "marked": i == 5, "pain": "Pain marked" if i == 5 else "Not marked",
+                 "referral": ["essential", "spillover", "none"][i % 3], "muscles": "none of the likely conditions' muscles",
+                 "cx": 10.0 + i, "cy": 20.0 + i} for i in range(36)]
+        st.vega_lite_chart(charts.chart_data(rows), body_map_spec(), key="body_map", on_select="rerun", width="stretch")
         st.caption(SENTENCE)
         st.checkbox("Pain drawing complete", key="drawing", help=SENTENCE)
         st.caption(SENTENCE)
         st.markdown("**Red-flag screen:** 0 of 16 asked.")
         k = 0
-        for tab, n in zip(st.tabs(TABS), PER_TAB, strict=True):
-            with tab:
-                st.caption(f"{n} findings · 0 present")
-                cols = st.columns(2)
-                for i in range(n):
-                    with cols[i % 2]:
-                        st.segmented_control(FINDINGS[k], ["present", "absent"], key=f"f{k}", help=SENTENCE)
-                    k += 1
+        for tab, n in zip(st.tabs(TABS, key=TAB_KEY, on_change="rerun"), PER_TAB, strict=True):
+            if tab.open:
+                with tab:
+                    st.caption(f"{n} findings · 0 present")
+                    cols = st.columns(2)
+                    for i in range(n):
+                        with cols[i % 2]:
+                            st.segmented_control(FINDINGS[k + i], ["present", "absent"], key=f"f{k + i}", help=SENTENCE,
+                                                 persist_state="session")
+            k += n
     with results:
         st.header("Differential", anchor=False)
-        st.caption(SENTENCE)
-        st.markdown("**Most likely:** 1. " + CONDITIONS[0] + " **62%** · 2. " + CONDITIONS[1] + " **20%**")
-        diff = [{"label": c, "probability": 0.6 - 0.06 * i, "prior": 0.1, "shown": f"{60 - 6 * i}%",
-                 "role": "plan" if i == 0 else "other"} for i, c in enumerate(CONDITIONS)]
-        st.vega_lite_chart(pa.Table.from_pylist(diff), differential_spec(), width="stretch")
-        st.caption(SENTENCE)
-        st.header("Why", anchor=False)
-        st.selectbox("Explain", CONDITIONS, key="explain")
-        st.markdown(SENTENCE)
-        contrib = [{"finding": FINDINGS[i], "effect": 0.9 - 0.2 * i, "direction": "for" if i < 5 else "against",
-                    "recorded": "present", "lr_kind": "LR+", "lr": 2.0, "provenance": "clinical estimate",
-                    "reference": "Reference 2020"} for i in range(8)]
-        st.vega_lite_chart(pa.Table.from_pylist(contrib), contribution_spec(), width="stretch")
-        st.caption(SENTENCE)
-        with st.expander("Likelihood ratios and their references"):
-            st.dataframe(pd.DataFrame(contrib), hide_index=True, width="stretch")
+        st.caption(SENTENCE + "  \n" + SENTENCE + "  \n" + SENTENCE)
+        with st.container():
+            st.markdown("**Most likely:** 1. " + CONDITIONS[0] + " **62%** · 2. " + CONDITIONS[1] + " **20%**")
+            diff = [{"condition": f"c{i}", "label": c, "rank": i, "probability": 0.6 - 0.03 * i, "prior": 0.1,
+                     "shown": f"{60 - 3 * i}%", "prior_shown": "10%", "role": "Guides the plan" if i == 0 else "Other",
+                     "caption": f"{c} — {60 - 3 * i}%", "prior_basis": SENTENCE * 2} for i, c in enumerate(CONDITIONS)]
+            st.vega_lite_chart(charts.chart_data(diff), differential_spec(), width="stretch")
+            st.caption(SENTENCE)
+        why()
         st.header("Next best questions", anchor=False)
         st.caption(SENTENCE)
         st.markdown("\n".join(f"- **{FINDINGS[i]}**  \n  _{CONDITIONS[0]}_ (62% now): if positive → 80%" for i in range(5)))
-        st.header("Plan — acute phase", anchor=False)
-        st.caption(SENTENCE)
-        cols = st.columns(2)
-        for i in range(13):
-            with cols[i % 2], st.container(border=True):
-                st.markdown(f"**Topic {i}** &nbsp; :blue-badge[Only in some situations] :orange-badge[DRAFT]")
-                st.markdown(SENTENCE * 2)
-                st.caption(SENTENCE)
-                st.button("Compare sources", key=f"compare{i}", type="tertiary")
-        # The follow-up section as a new patient sees it: outcome entry, the record download and the uploader.
-        st.subheader("Outcome measures and progress", anchor=False)
-        d, n, t, m = st.columns([1.1, 1, 1, 1], vertical_alignment="bottom")
-        d.date_input("Visit date", value=None, key="visit_date")
-        n.number_input("Pain now", min_value=0, max_value=10, value=None, key="nprs", help=SENTENCE)
-        t.metric("LEFS total", "—", help=SENTENCE)
-        m.metric("PSFS mean", "—", help=SENTENCE)
-        st.segmented_control("Enter item by item", ["LEFS items (0 of 20 answered)", "PSFS activities (0 of up to 5 rated)"],
-                             key="panel")  # closed, as for a new patient: the item controls are drawn only when opened
-        st.caption(SENTENCE * 3)
-        up, down = st.columns([2.2, 1], vertical_alignment="top")
-        down.download_button("Visit record (FHIR)", lambda: SENTENCE * 20, file_name="visit.json", on_click="ignore")
-        up.file_uploader("Earlier visit records", type=["json"], accept_multiple_files=True, key="upload", help=SENTENCE)
+    st.header("Plan — acute phase", anchor=False)
+    st.caption(SENTENCE)
+    st.info(SENTENCE, icon=":material/info:")
+    cols = st.columns(2)
+    for i in range(PLAN_CARDS):
+        with cols[i % 2], st.container(border=True):
+            st.markdown(f"**Topic {i}** &nbsp; :blue-badge[Only in some situations] :orange-badge[DRAFT]\n\n{SENTENCE * 2}"
+                        f"\n\n:small[{SENTENCE}]")
+            st.button("Compare sources", key=f"compare{i}", type="tertiary")
+    # The follow-up section as a new patient sees it: outcome entry, the record download and the uploader.
+    st.subheader("Outcome measures and progress", anchor=False)
+    d, n, t, m = st.columns([1.1, 1, 1, 1], vertical_alignment="bottom")
+    d.date_input("Visit date", value=None, key="visit_date")
+    n.number_input("Pain now", min_value=0, max_value=10, value=None, key="nprs", help=SENTENCE)
+    t.metric("LEFS total", "—", help=SENTENCE)
+    m.metric("PSFS mean", "—", help=SENTENCE)
+    st.segmented_control("Enter item by item", ["LEFS items (0 of 20 answered)", "PSFS activities (0 of up to 5 rated)"],
+                         key="panel")  # closed, as for a new patient: the item controls are drawn only when opened
+    st.caption(SENTENCE * 3)
+    up, down = st.columns([2.2, 1], vertical_alignment="top")
+    down.download_button("Visit record (FHIR)", lambda: SENTENCE * 20, file_name="visit.json", on_click="ignore")
+    up.file_uploader("Earlier visit records", type=["json"], accept_multiple_files=True, key="upload", help=SENTENCE)
 with beside:
-    st.header("Sources on this topic", anchor=False)
-    st.selectbox("Topic in focus", [f"Topic {i}" for i in range(13)], key="focus")
-    st.markdown("**Topic 0**")
-    topic_view(SENTENCE, rows=12, quotes=10, boxed_rows=5)
+    sources()

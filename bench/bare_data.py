@@ -4,6 +4,7 @@ from __future__ import annotations
 
 TABS = ["Red flags", "History", "Location", "Aggravators", "Nerve signs", "Exam", "Risk"]
 PER_TAB = [16, 18, 11, 11, 2, 32, 1]  # 91 findings, as on the assessment page
+TAB_KEY = "finding_tab"  # stateful tabs, as on the page: only the open tab's controls are drawn
 FINDINGS = [f"Finding {i}: a clinical sign or symptom label" for i in range(sum(PER_TAB))]
 
 
@@ -61,3 +62,8 @@ def topic_view(text: str, rows: int, quotes: int, boxed_rows: int) -> None:
         for _ in range(quotes):
             st.markdown("> " + text)
             st.caption(text)
+
+
+def first_of_tab(tab_index: int) -> int:
+    """The index of the first finding in a tab."""
+    return sum(PER_TAB[:tab_index])

@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import shutil
 import statistics
 import sys
@@ -43,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import yaml  # noqa: E402
 
@@ -357,26 +359,48 @@ class PagePair:
     same_elements: bool = True  # a bare twin must draw the page's element kinds and counts; the frozen twin need not
 
 
+def _measured_tab(kb: Any, toggled: str) -> tuple[str, int]:
+    """The bare twin's tab that mirrors the one the measured click is in (same position, same size), and the
+    index of its first finding."""
+    import bare_data
+
+    from ui.assessment_data import finding_controls
+
+    groups = finding_controls(kb)
+    index = next(i for i, (_g, _t, controls) in enumerate(groups) if any(c.id == toggled for c in controls))
+    if bare_data.PER_TAB[index] != len(groups[index][2]) or bare_data.PER_TAB[index] <= ASSESSMENT_TICKS:
+        raise RuntimeError("bench/bare_data.py PER_TAB no longer mirrors the page's tabs of findings")
+    return bare_data.TABS[index], bare_data.first_of_tab(index)
+
+
 def _assessment_pair() -> PagePair:
+    import bare_data
+    from page_driver import finding_control
+
     from hipguide.knowledge import load_knowledge
     from ui.assessment_state import finding_key
 
     kb = load_knowledge(os.environ["HIPGUIDE_KNOWLEDGE_DIR"])
     ticked, toggled = measured_findings(kb)
+    bare_tab, first = _measured_tab(kb, toggled)
 
     def real_setup(at: Any) -> None:
         for fid in ticked:
-            at.segmented_control(key=finding_key(fid)).set_value("present")
+            finding_control(at, fid, kb).set_value("present")
+        at.run()
+        finding_control(at, toggled, kb)  # the measured click is in the tab that is open
 
     def bare_setup(at: Any) -> None:
+        at.session_state[bare_data.TAB_KEY] = bare_tab
+        at.run()
         for k in range(ASSESSMENT_TICKS):
-            at.segmented_control(key=f"f{k}").set_value("present")
+            at.segmented_control(key=f"f{first + k}").set_value("present")
 
     def real_click(at: Any, i: int) -> None:
         at.segmented_control(key=finding_key(toggled)).set_value("present" if i % 2 == 0 else None)
 
     def bare_click(at: Any, i: int) -> None:
-        at.segmented_control(key="f20").set_value("present" if i % 2 == 0 else None)
+        at.segmented_control(key=f"f{first + ASSESSMENT_TICKS}").set_value("present" if i % 2 == 0 else None)
 
     return PagePair(f"assessment ({ASSESSMENT_TICKS} findings ticked, one more clicked)", "dashboard.py",
                     "bench/bare_assessment.py", real_setup, bare_setup, real_click, bare_click, TARGET_ASSESS_RERUN_MS)
@@ -551,12 +575,9 @@ def bench_browser(quick: bool) -> None:
     import bare_data
     from playwright.sync_api import sync_playwright
     from sessions import PHASES, distinct_cases, run_sessions
-    from ui_helpers import STATE_OPTIONS, name_pattern, new_page, open_app, open_tab, set_finding, wait_quiet
+    from ui_helpers import STATE_OPTIONS, name_pattern, new_page, open_app, open_tab, set_finding, tab_of_control, wait_quiet
 
     from hipguide.knowledge import load_knowledge
-    from ui.assessment_data import FINDING_GROUPS
-
-    tabs = dict(FINDING_GROUPS)
     with tempfile.TemporaryDirectory(prefix="hipguide-bench-") as tmp_name:
         tmp = Path(tmp_name)
         knowledge = copy_knowledge(tmp / "knowledge")
@@ -587,17 +608,18 @@ def bench_browser(quick: bool) -> None:
                 # Click -> updated page, with 8 findings ticked, interleaved.
                 real, bare = pages["HipGuide"], pages["bare"]
                 for fid in ticked:
-                    set_finding(real, kb, fid, "present", tabs)
-                for k in range(ASSESSMENT_TICKS):
-                    open_tab(bare, bare_data.tab_of(k))
+                    set_finding(real, kb, fid, "present")
+                bare_tab, first = _measured_tab(kb, toggled)  # the twin's tab of the same size as the measured one
+                open_tab(bare, bare_tab)
+                for k in range(first, first + ASSESSMENT_TICKS):
                     option = bare.get_by_role("radiogroup", name=name_pattern(bare_data.FINDINGS[k])).get_by_role("radio").nth(0)
                     _click_settled_ms(bare, option, "bare")
                 finding = kb.findings[toggled]
-                open_tab(real, tabs[finding.group])
+                open_tab(real, tab_of_control(kb)[toggled])
                 real_option = real.get_by_role("radiogroup", name=name_pattern(finding.label)).get_by_role("radio").nth(
                     STATE_OPTIONS.index("present"))
-                open_tab(bare, bare_data.tab_of(20))
-                bare_option = bare.get_by_role("radiogroup", name=name_pattern(bare_data.FINDINGS[20])).get_by_role("radio").nth(0)
+                bare_option = bare.get_by_role("radiogroup", name=name_pattern(bare_data.FINDINGS[first + ASSESSMENT_TICKS])
+                                               ).get_by_role("radio").nth(0)
                 t_real, t_bare = [], []
                 for _ in range(6 if quick else 30):
                     t_real.append(_click_settled_ms(real, real_option, "HipGuide"))
@@ -657,16 +679,16 @@ def bench_browser(quick: bool) -> None:
 # --- Chromium: the live assessment against the frozen twin of the page before the redesign ----------
 
 def _finding_option(page: Any, kb: Any, finding_id: str) -> Any:
-    """A finding's "present" option wherever the page puts it: in view, or behind one of its tabs."""
-    from ui_helpers import STATE_OPTIONS, name_pattern
+    """A finding's "present" option, behind its tab (the live page draws only the open tab's controls: opening
+    a tab reruns it; the frozen twin draws every tab and switches at once)."""
+    from ui_helpers import STATE_OPTIONS, literal, name_pattern, tab_of_control, wait_quiet
 
     group = page.get_by_role("radiogroup", name=name_pattern(kb.findings[finding_id].label)).first
-    tabs = page.get_by_role("tab")
-    for i in range(tabs.count()):
-        if group.is_visible():
-            break
-        tabs.nth(i).click()
+    tab = page.get_by_role("tab", name=re.compile(literal(tab_of_control(kb)[finding_id]).pattern + "$")).first
+    if not group.is_visible() and tab.get_attribute("aria-selected") != "true":
+        tab.click()
     group.wait_for(state="visible", timeout=20_000)
+    wait_quiet(page, QUIET_MS, timeout=60_000)
     return group.get_by_role("radio").nth(STATE_OPTIONS.index("present"))
 
 

@@ -10,8 +10,9 @@ Each simulated physiotherapist opens the assessment once, then sees patient afte
 4. clicks "New patient" and starts again.
 
 Finding controls are found by their user keys (`pt.f.<finding>`, `pt.phase`, `pt.age`), as the page
-draws them in its deltas, so a new layout of the page needs no change here. A widget inside a
-fragment reruns only its fragment, as in the browser.
+draws them in its deltas. The page draws one tab of findings at a time: a finding in another tab is
+reached by opening its tab first (`ui.finding_tab`, a click of its own). A widget inside a fragment
+reruns only its fragment, as in the browser.
 
 Measured (Locust's request events, plus every sample kept for the driver): "click" = a widget change
 sent -> `script_finished` received; "open" = health check + WebSocket + first script run;
@@ -43,12 +44,16 @@ from streamlit_client import ProtocolError, StreamlitClient  # noqa: E402
 
 from hipguide.exports import md_escape  # noqa: E402
 from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, load_knowledge  # noqa: E402
+from ui.assessment_data import finding_controls, finding_tab_title  # noqa: E402
 
-FINDING_PREFIX, PHASE_KEY, AGE_KEY = "pt.f.", "pt.phase", "pt.age"
+FINDING_PREFIX, PHASE_KEY, AGE_KEY, FINDING_TAB_KEY = "pt.f.", "pt.phase", "pt.age", "ui.finding_tab"
 YES, NO = "Yes", "No"  # the finding controls' options as shown
 
 KB = load_knowledge(os.environ.get("HIPGUIDE_KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR)
 VIGNETTES = [v for _, v in sorted(KB.vignettes.items())]
+# The page draws one tab of findings at a time: each finding's tab, and every finding in the page's order.
+TAB_OF = {c.id: finding_tab_title(group, title) for group, title, controls in finding_controls(KB) for c in controls}
+PAGE_ORDER = list(TAB_OF)
 
 # Every sample of this run, for the step measurements: (end time, kind, seconds, ok).
 SAMPLES: list[tuple[float, str, float, bool]] = []
@@ -145,14 +150,13 @@ class Physiotherapist(User):
     def _one_patient(self) -> None:
         client = self.client
         vignette = self.random.choice(VIGNETTES)
-        on_page = client.keys(FINDING_PREFIX)  # in the order the page shows them
-        answers = {f: YES for f in vignette.findings if FINDING_PREFIX + f in client.widgets}
-        answers.update({f: NO for f in vignette.absent if FINDING_PREFIX + f in client.widgets})
+        answers = {f: YES for f in vignette.findings if f in TAB_OF}
+        answers.update({f: NO for f in vignette.absent if f in TAB_OF})
         wanted = self.random.randint(10, 20)
-        others = [k.removeprefix(FINDING_PREFIX) for k in on_page if k.removeprefix(FINDING_PREFIX) not in answers]
+        others = [f for f in PAGE_ORDER if f not in answers]
         for fid in self.random.sample(others, max(0, min(len(others), wanted - len(answers)))):
             answers[fid] = NO
-        order = [k.removeprefix(FINDING_PREFIX) for k in on_page if k.removeprefix(FINDING_PREFIX) in answers][:20]
+        order = [f for f in PAGE_ORDER if f in answers][:20]  # tab by tab, in the order the page shows them
         age = vignette.age if vignette.age is not None else self.random.randint(18, 80)
         phase_at = self.random.randint(len(order) // 2, len(order))
 
@@ -161,6 +165,8 @@ class Physiotherapist(User):
         for i, fid in enumerate(order):
             if i == phase_at:
                 phase_word = self._change_phase()
+            if FINDING_PREFIX + fid not in client.widgets:  # its tab is not open: open it, as a clinician would
+                self._click("open a tab of findings", FINDING_TAB_KEY, TAB_OF[fid])
             self._click("answer a finding", FINDING_PREFIX + fid, answers[fid])
         if phase_word is None:
             phase_word = self._change_phase()

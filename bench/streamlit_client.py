@@ -6,7 +6,8 @@ frontend does on the wire, and nothing about HipGuide is hard-coded here:
 - opens the WebSocket with the "streamlit" subprotocol and asks for a script run (BackMsg rerun_script
   with a ClientState), then reads ForwardMsg messages until `script_finished`;
 - keeps the widgets each run draws, found by their user key (a widget's id ends in "-<key>"), so a
-  caller sets "pt.phase" or "pt.f.night_pain" without knowing where the page puts it;
+  caller sets "pt.phase" or "pt.f.night_pain" without knowing where the page puts it; stateful tabs
+  are widgets too (their value is the open tab's label);
 - sends every known widget's state with each rerun (WidgetStates), as the frontend does, and the
   fragment id when the widget lives in a fragment (then only that fragment reruns);
 - keeps the messages the server marks cacheable and reports their hashes, resolving `ref_hash`
@@ -175,6 +176,8 @@ class StreamlitClient:
                 chosen = self.values.get(key, self._default_option(widget))
                 state = states.widgets.add(id=widget.id)
                 state.string_array_value.data.extend([] if chosen is None else [chosen])
+            elif widget.kind == "tab_container" and self.values.get(key) is not None:
+                states.widgets.add(id=widget.id, string_value=str(self.values[key]))  # the open tab's label
             elif widget.kind == "number_input" and self.values.get(key) is not None:
                 value = self.values[key]
                 if widget.proto.data_type == widget.proto.INT:
@@ -252,6 +255,8 @@ class StreamlitClient:
                 self.page_script_hash = msg.new_session.page_script_hash or self.page_script_hash
             elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 self._element(msg, seen, unkeyed, result)
+            elif kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
+                self._block(msg, seen)
             elif kind == "page_not_found":
                 raise ProtocolError(f"page not found: {msg.page_not_found.page_name!r}")
             elif kind == "session_event" and msg.session_event.WhichOneof("type") == "script_compilation_exception":
@@ -289,6 +294,15 @@ class StreamlitClient:
         seen[key] = Widget(key, element_id, kind, proto, msg.delta.fragment_id)
         if getattr(proto, "set_value", False):
             self._take_server_value(seen[key])
+
+    def _block(self, msg: ForwardMsg, seen: dict[str, Widget]) -> None:
+        """A stateful container (tabs drawn with on_change="rerun") is a widget: the open tab is its value."""
+        block = msg.delta.add_block
+        if block.WhichOneof("type") != "tab_container" or not block.tab_container.id:
+            return
+        key = _user_key(block.tab_container.id)
+        if key is not None:
+            seen[key] = Widget(key, block.tab_container.id, "tab_container", block.tab_container, msg.delta.fragment_id)
 
     def _take_server_value(self, widget: Widget) -> None:
         """The page set this widget's value (st.session_state, e.g. "New patient"): hold the new value."""

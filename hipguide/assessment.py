@@ -505,21 +505,20 @@ def differential(kb: KnowledgeBase, case: Case) -> list[ConditionResult]:
     return sorted(results, key=lambda r: -r.log_odds)
 
 
-def _shift_if(kb: KnowledgeBase, r: ConditionResult, finding: str, ratio: float, case: Case, present_now: bool) -> float:
+def _shift_if(model: _ConditionModel, r: ConditionResult, finding: str, ratio: float, present: frozenset[str],
+              absent: frozenset[str], present_now: bool) -> float:
     """The log-odds of a condition if one more finding were recorded (present or absent).
 
     Works on the condition's evidence units rather than recomputing it: the finding joins its
     dependence group, or, when it settles a composite rule, the rule's result replaces the
-    rule's findings in their group."""
-    model = _evidence_model(kb)[r.condition]
+    rule's findings in their group. `model` is the condition's evidence model; `present` and `absent`
+    are the case's findings as recorded now."""
     row = model.rows.get(finding)
     unit = row[1] if row else finding
     effect = math.log(ratio)
     rule = model.rule_of.get(finding)
     if rule is not None:
-        present = frozenset(case.findings) | {finding} if present_now else frozenset(case.findings)
-        absent = frozenset(case.absent) if present_now else frozenset(case.absent) | {finding}
-        known = rule.evaluate(present, absent)
+        known = rule.evaluate(present | {finding}, absent) if present_now else rule.evaluate(present, absent | {finding})
         if known is not None or r.rules_known.get(rule.id) is not None:
             # The rule decides: its findings leave the group, its result joins it.
             rule_unit = next(u for rl, u in model.composites if rl is rule)
@@ -542,20 +541,23 @@ def next_questions(kb: KnowledgeBase, case: Case, results: list[ConditionResult]
     group already holds stronger evidence moves nothing, so it is not suggested; a test that could
     harm this patient (`unsafe`) is never suggested.
     """
-    assessed = set(case.findings) | set(case.absent) | set(unsafe)
-    leaders = results[:4]
+    present, absent = frozenset(case.findings), frozenset(case.absent)
+    assessed = present | absent | set(unsafe)
+    models = _evidence_model(kb)
+    # Each leading condition with its evidence model and likelihood ratios, looked up once.
+    leaders = [(r, models[r.condition], kb.likelihood_ratios.get(r.condition, {})) for r in results[:4]]
     candidates: dict[str, NextQuestion] = {}
-    for finding in kb.findings:
-        if finding in assessed or kb.findings[finding].group == "red_flag":
+    for finding, spec in kb.findings.items():
+        if finding in assessed or spec.group == "red_flag":
             continue
         score, if_present, if_absent = 0.0, {}, {}
-        for r in leaders:
-            lr = kb.likelihood_ratios.get(r.condition, {}).get(finding)
+        for r, model, ratios in leaders:
+            lr = ratios.get(finding)
             if lr is None:
                 continue
             # Within the shown bounds: a question that cannot move the shown probability is not suggested.
-            p_pos = _bounded(sigmoid(_shift_if(kb, r, finding, lr.lr_positive, case, True)))
-            p_neg = _bounded(sigmoid(_shift_if(kb, r, finding, lr.lr_negative, case, False)))
+            p_pos = _bounded(sigmoid(_shift_if(model, r, finding, lr.lr_positive, present, absent, True)))
+            p_neg = _bounded(sigmoid(_shift_if(model, r, finding, lr.lr_negative, present, absent, False)))
             score += (abs(p_pos - r.probability) + abs(p_neg - r.probability)) / 2
             if_present[r.condition], if_absent[r.condition] = p_pos, p_neg
         if score > 1e-3:

@@ -264,34 +264,48 @@ def referral_level(hits: list[Referral] | None) -> str:
 
 # --- per-patient chart rows ----------------------------------------------------------------------
 
+def _fixed_region_columns(kb: KnowledgeBase) -> list[tuple[Any, dict[str, Any]]]:
+    """Each drawn shape with the columns that never change for a knowledge base (worked out once)."""
+
+    def build() -> list[tuple[Any, dict[str, Any]]]:
+        offsets = view_offsets(kb)
+        out = []
+        for d in drawn_regions(kb):
+            r = d.region
+            finding = kb.findings.get(r.finding) if r.finding else None
+            cx, cy = centroid(list(d.polygon))
+            out.append((r, {
+                SELECTION_FIELD: d.id,
+                "label": r.label,
+                "view": VIEW_TITLES.get(r.view, r.view),
+                "finding": r.finding or "",
+                "sets": finding.label if finding else "no location finding (referral zone only)",
+                "cx": round(cx + offsets[r.view], 3),
+                "cy": round(cy, 3),
+            }))
+        return out
+
+    return _derived(kb, "bodymap.fixed_region_columns", build)
+
+
 def region_rows(kb: KnowledgeBase, present: Iterable[str] = (),
                 overlay: Mapping[str, list[Referral]] | None = None, absent: Iterable[str] = ()) -> list[dict[str, Any]]:
     """One row per drawn shape for the chart: what it is, whether the patient's pain is marked there
     (or checked and absent), and which likely muscles refer there. Only these rows change per patient."""
     present, absent = set(present), set(absent)
     overlay = overlay or {}
-    offsets = view_offsets(kb)
     rows = []
-    for d in drawn_regions(kb):
-        r = d.region
+    for r, fixed in _fixed_region_columns(kb):
         hits = overlay.get(r.id, [])
-        finding = kb.findings.get(r.finding) if r.finding else None
-        cx, cy = centroid(list(d.polygon))
         muscles = "; ".join(f"{h.muscle_label} ({'main zone' if h.essential else 'spillover'})" for h in hits)
         marked = bool(r.finding and r.finding in present)
         rows.append({
-            SELECTION_FIELD: d.id,
-            "label": r.label,
-            "view": VIEW_TITLES.get(r.view, r.view),
-            "finding": r.finding or "",
-            "sets": finding.label if finding else "no location finding (referral zone only)",
+            **fixed,
             "marked": marked,
             "pain": ("Pain marked" if marked else "No pain here (checked)" if r.finding and r.finding in absent
                      else "Not marked"),
             "referral": referral_level(hits),
             "muscles": muscles or "none of the likely conditions' muscles",
-            "cx": round(cx + offsets[r.view], 3),
-            "cy": round(cy, 3),
         })
     return rows
 

@@ -127,9 +127,14 @@ def test_sutlive_rule_tiers_and_rule_out(kb):
 
 
 def test_what_if_a_same_group_finding_were_positive_adds_nothing_once_a_stronger_one_counted(kb):
-    from hipguide.assessment import _shift_if
+    from hipguide.assessment import _evidence_model
+    from hipguide.assessment import _shift_if as shift
 
     case = assess(kb, {"findings": ["test_single_leg_stance_pain"], "age": 60, "sex": "female"}).case
+    model, present, absent = _evidence_model(kb)["gluteal_tendinopathy"], frozenset(case.findings), frozenset(case.absent)
+
+    def _shift_if(kb, r, finding, ratio, case, present_now):
+        return shift(model, r, finding, ratio, present, absent, present_now)
     gt = result_for(kb, "gluteal_tendinopathy", findings=["test_single_leg_stance_pain"], age=60, sex="female")
     lr = kb.likelihood_ratios["gluteal_tendinopathy"]["tender_greater_trochanter"]
     assert _shift_if(kb, gt, "tender_greater_trochanter", lr.lr_positive, case, True) == pytest.approx(gt.log_odds)

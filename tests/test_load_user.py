@@ -21,6 +21,7 @@ from streamlit_server import StreamlitServer, copy_knowledge  # noqa: E402
 
 from hipguide.exports import md_escape  # noqa: E402
 from hipguide.knowledge import load_knowledge  # noqa: E402
+from ui.assessment_data import finding_controls, finding_tab_title  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -40,13 +41,19 @@ def test_client_records_a_patient_downloads_the_note_and_starts_a_new_patient(se
     try:
         first = client.open()
         assert first.exceptions == []
-        # The controls are found by their keys: every finding, the phase and the age.
-        assert {f"pt.f.{fid}" for fid in kb.findings} <= set(client.widgets)
+        # The controls are found by their keys: the open tab's findings, the tabs, the phase and the age.
+        tabs = {c.id: finding_tab_title(group, title) for group, title, controls in finding_controls(kb) for c in controls}
+        first_tab = next(iter(tabs.values()))
+        assert {f"pt.f.{fid}" for fid, tab in tabs.items() if tab == first_tab} == set(client.keys("pt.f."))
+        assert client.widget("ui.finding_tab").kind == "tab_container"
         assert client.widget("pt.phase").options == ["Acute", "Recovery", "Prevention"]
         assert client.widget("pt.age").kind == "number_input"
 
         vignette = kb.vignettes["01_runner_deep_buttock_after_hills"]
         for fid in vignette.findings[:3]:
+            if f"pt.f.{fid}" not in client.widgets:  # another tab: open it, and its findings are drawn
+                client.set("ui.finding_tab", tabs[fid])
+                assert {f"pt.f.{f}" for f, tab in tabs.items() if tab == tabs[fid]} == set(client.keys("pt.f."))
             run = client.set(f"pt.f.{fid}", "Yes")
             assert run.exceptions == [] and run.messages > 0
         client.set("pt.age", 47)
@@ -59,7 +66,7 @@ def test_client_records_a_patient_downloads_the_note_and_starts_a_new_patient(se
 
         # "New patient" clears the page's values; the client follows what the server set.
         client.click(client.find("button", "new patient"))
-        assert all(client.values.get(f"pt.f.{fid}") is None for fid in vignette.findings[:3])
+        assert all(client.values.get(f"pt.f.{fid}") is None for fid in vignette.findings[:3] if f"pt.f.{fid}" in client.widgets)
         assert client.values.get("pt.phase") == "Acute"
         _seconds, body = client.download(client.find("download_button", "note"))
         assert "None recorded as present" in body.decode("utf-8")

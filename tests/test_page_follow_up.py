@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from page_driver import finding_control
 from privacy import disk_writes
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
@@ -92,8 +93,8 @@ def downloads(monkeypatch) -> dict[str, object]:
 
 def test_entering_the_lefs_items_computes_the_total_and_the_record_holds_every_score(app, page_kb, monkeypatch):
     made = downloads(monkeypatch)
-    app.segmented_control(key="pt.f.aggr_sitting").set_value("present")
-    app.segmented_control(key="pt.f.test_slr_positive").set_value("absent")
+    finding_control(app, "aggr_sitting").set_value("present")
+    finding_control(app, "test_slr_positive").set_value("absent")
     app.date_input(key="pt.o.visit_date").set_value(NOV17)
     enter_outcomes(app, nprs=4, lefs_item=3, psfs=[("Sitting through a film", 6), ("Running 5 km", 2)])
     metrics = {m.label: m.value for m in app.metric}
@@ -133,8 +134,8 @@ def test_each_measure_shows_its_mcid_and_reference(app, page_kb):
 # --- upload ---------------------------------------------------------------------------------------
 
 def test_an_earlier_record_shows_progress_against_the_mcid_a_trend_and_findings_beside_todays(app, page_kb):
-    app.segmented_control(key="pt.f.loc_deep_central_buttock").set_value("present")
-    app.segmented_control(key="pt.f.aggr_sitting").set_value("absent")
+    finding_control(app, "loc_deep_central_buttock").set_value("present")
+    finding_control(app, "aggr_sitting").set_value("absent")
     app.date_input(key="pt.o.visit_date").set_value(dt.date(2026, 12, 1))
     enter_outcomes(app, nprs=4, lefs_item=3, psfs=[("Sitting through a film", 6)])
     upload(app, record_file(page_kb))
@@ -174,12 +175,12 @@ HOSTILE = [
 
 @pytest.mark.parametrize(("name", "raw", "problem"), HOSTILE, ids=[h[0] for h in HOSTILE])
 def test_a_bad_upload_gets_a_clear_message_and_the_session_continues(app, page_kb, name, raw, problem):
-    app.segmented_control(key="pt.f.aggr_sitting").set_value("present")
+    finding_control(app, "aggr_sitting").set_value("present")
     enter_outcomes(app, nprs=5)
     upload(app, (name, raw, "application/json"), record_file(page_kb))
     errors = [e.value for e in app.error]
     assert len(errors) == 1 and errors[0].startswith(f"**{md_escape(name)}** was not read:") and md_escape(problem) in errors[0]
-    assert app.segmented_control(key="pt.f.aggr_sitting").value == "present"  # nothing lost
+    assert finding_control(app, "aggr_sitting").value == "present"  # nothing lost
     assert app.number_input(key="pt.o.nprs").value == 5
     assert md_escape("NPRS −2 since 3 Nov") in markdown(app)  # the good record beside it is still read
 

@@ -58,6 +58,11 @@ def group_titles(groups: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [*FINDING_GROUPS, *((g, g.replace("_", " ").capitalize()) for g in groups if g not in GROUP_TITLES)]
 
 
+def finding_tab_title(group: str, title: str) -> str:
+    """The tab's label, which is also its state in the session: the red-flag tab carries a flag."""
+    return (":material/flag: " if group == "red_flag" else "") + title
+
+
 def findings_by_group(kb: KnowledgeBase) -> dict[str, list[Finding]]:
     """Findings per group, in the knowledge file's order (which follows a consultation).
 

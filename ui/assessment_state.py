@@ -12,7 +12,7 @@ import streamlit as st
 
 from hipguide import bodymap
 from hipguide.knowledge import KnowledgeBase
-from ui.assessment_data import ABSENT, PRESENT, case_from_states
+from ui.assessment_data import ABSENT, PRESENT, case_from_states, finding_controls, finding_tab_title
 from ui.formats import selected_regions
 
 PATIENT_PREFIX = "pt."
@@ -26,6 +26,7 @@ PAIN_DRAWING_KEY = "pt.pain_drawing_complete"
 SKIPPED_KEY = "pt.interview.skipped"   # findings the clinician passed over in the interview (not assessed)
 FOCUS_KEY = "pt.interview.focus"       # a finding the clinician jumped to
 JUMP_KEY = "pt.interview.jump"
+FINDING_TAB_KEY = "ui.finding_tab"    # the open tab of findings (only its controls are drawn); not about the patient
 MAP_CHART_PREFIX = "pt.map."  # the body map's selection state (read-only; a new key replaces it)
 LEADING = "__leading__"       # the "explain" choice that follows the top of the differential
 
@@ -34,17 +35,18 @@ def finding_key(finding_id: str) -> str:
     return FINDING_PREFIX + finding_id
 
 
-def finding_states(kb: KnowledgeBase) -> dict[str, str | None]:
+def finding_states(kb: KnowledgeBase, state: dict | None = None) -> dict[str, str | None]:
     """Each known finding's state: "present", "absent" or None (not assessed)."""
     # One snapshot of the session's state: a few times faster than a lookup per finding.
-    state = st.session_state.to_dict()
+    state = st.session_state.to_dict() if state is None else state
     return {fid: state.get(finding_key(fid)) for fid in kb.findings}
 
 
-def current_case(kb: KnowledgeBase) -> dict:
-    case = case_from_states(finding_states(kb), st.session_state.get(PHASE_KEY), st.session_state.get(AGE_KEY),
-                            st.session_state.get(SEX_KEY))
-    if st.session_state.get(PAIN_DRAWING_KEY):
+def current_case(kb: KnowledgeBase, state: dict | None = None) -> dict:
+    """The case the page assesses, from a snapshot of the session's state (taken here if not given)."""
+    state = st.session_state.to_dict() if state is None else state
+    case = case_from_states(finding_states(kb, state), state.get(PHASE_KEY), state.get(AGE_KEY), state.get(SEX_KEY))
+    if state.get(PAIN_DRAWING_KEY):
         case["pain_drawing_complete"] = True  # the engine applies the rule (hipguide.bodymap.apply_pain_drawing)
     return case
 
@@ -59,11 +61,12 @@ def answer(finding_id: str, state: str | None) -> None:
     st.session_state.pop(FOCUS_KEY, None)
 
 
-def jump_to_finding() -> None:
+def jump_to_finding(kb: KnowledgeBase) -> None:
     """Callback of "jump to a finding": ask that finding next, whatever its rank."""
     chosen = st.session_state.get(JUMP_KEY)
     if chosen:
         st.session_state[FOCUS_KEY] = chosen
+        st.session_state[FINDING_TAB_KEY] = finding_tab(kb, chosen)  # its control comes into view too
     st.session_state[JUMP_KEY] = None
 
 
@@ -90,6 +93,12 @@ def new_patient() -> None:
             st.session_state[key] = st.session_state[key] + 1  # a fresh body map, without the last click
         elif not key.startswith(MAP_CHART_PREFIX):
             del st.session_state[key]
+
+
+def finding_tab(kb: KnowledgeBase, finding_id: str) -> str:
+    """The title of the tab that holds a finding's control."""
+    return next(finding_tab_title(group, title) for group, title, controls in finding_controls(kb)
+                if any(c.id == finding_id for c in controls))
 
 
 def body_map_key() -> str:

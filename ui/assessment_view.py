@@ -25,6 +25,7 @@ from ui.assessment_data import (
     differential_rows,
     explain_summary,
     finding_controls,
+    finding_tab_title,
     leading_line,
     next_question_lines,
     none_fits_text,
@@ -37,6 +38,7 @@ from ui.assessment_data import (
 from ui.assessment_state import (
     AGE_KEY,
     EXPLAIN_KEY,
+    FINDING_TAB_KEY,
     LEADING,
     PAIN_DRAWING_KEY,
     PHASE_KEY,
@@ -55,6 +57,7 @@ PHASE_WORDS = {"acute": "Acute", "recovery": "Recovery", "prevention": "Preventi
 OPTION_WORDS = {PRESENT: "Yes", ABSENT: "No"}
 SEX_WORDS = {"female": "Female", "male": "Male"}
 FOCUS_TOPIC_KEY = "ui.focus_topic"
+WHY_TABLE_KEY = "ui.why_table_open"
 
 
 # --- top of the page ----------------------------------------------------------------------------
@@ -144,8 +147,13 @@ def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
                "Hover the ? for how to test and what counts as positive.")
     st.markdown(red_flag_screen(kb, result))
     cautions = result.cautions
-    titles = [(":material/flag: " if group == "red_flag" else "") + title for group, title, _ in groups]
-    for tab, (_group, _title, controls) in zip(st.tabs(titles), groups, strict=True):
+    # Only the open tab's controls are drawn: a click then redraws one group, not all 91 controls. The
+    # others keep their answers in the session while hidden (persist_state).
+    tabs = st.tabs([finding_tab_title(group, title) for group, title, _ in groups], key=FINDING_TAB_KEY,
+                   on_change="rerun")
+    for tab, (_group, _title, controls) in zip(tabs, groups, strict=True):
+        if not tab.open:
+            continue
         with tab:
             n_yes = sum(c.id in present for c in controls)
             n_no = sum(c.id in absent for c in controls)
@@ -164,17 +172,17 @@ def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
 
 def render_differential(kb: KnowledgeBase, result: Assessment) -> None:
     st.header("Differential", anchor="differential")
-    for note in result.notes:
-        st.caption(md_escape(note))
+    # The notes on age, sex and how much the findings support: one caption, not one element each.
+    notes = [*result.notes, *([result.sufficiency_note] if result.sufficient and not result.none_fits else [])]
+    if notes:
+        st.caption("  \n".join(md_escape(note) for note in notes))
     rows = differential_rows(kb, result)
     if result.none_fits:
         # Instead of a ranking of conditions that do not fit: say so, and what to examine or refer for.
         st.warning(none_fits_text(kb, result), icon=":material/travel_explore:")
         ranking = st.expander("The ranking anyway (no condition fits well)")
     else:
-        if result.sufficient:
-            st.caption(md_escape(result.sufficiency_note))
-        else:
+        if not result.sufficient:
             st.info(f"**Not enough to rank yet.** {md_escape(result.sufficiency_note)}", icon=":material/help:")
         ranking = st.container()
     with ranking:
@@ -186,8 +194,11 @@ def render_differential(kb: KnowledgeBase, result: Assessment) -> None:
                    "bars do not add up to 100%. Shown within 1–97%: the studies behind the ratios cannot support more.")
 
 
+@st.fragment
 def render_why(kb: KnowledgeBase, result: Assessment) -> None:
-    """Why each condition sits where it does: the contributions of the recorded findings, for and against."""
+    """Why each condition sits where it does: the contributions of the recorded findings, for and against.
+
+    A fragment: choosing another condition to explain, or opening the table, redraws this section only."""
     st.header("Why", anchor=False)
     leader = result.differential[0].condition
     options = [LEADING, *[r.condition for r in result.differential]]
@@ -205,7 +216,11 @@ def render_why(kb: KnowledgeBase, result: Assessment) -> None:
                "same kind (its dependence group) or a combined rule already counted that evidence. Solid: published "
                "likelihood ratio; faded: clinical estimate. The counted effects add up to the change from pre-test "
                "to post-test log-odds.")
-    with st.expander("Likelihood ratios, grouping and references"):
+    # Drawn only while open: the table is for checking a number, not for every click.
+    details = st.expander("Likelihood ratios, grouping and references", key=WHY_TABLE_KEY, on_change="rerun")
+    if not details.open:
+        return
+    with details:
         table = pd.DataFrame(rows)[["finding", "recorded", "counted", "group", "lr_kind", "lr", "effect", "provenance",
                                     "reference"]]
         st.dataframe(table, hide_index=True, width="stretch", column_config={
@@ -252,15 +267,12 @@ def render_plan(kb: KnowledgeBase, result: Assessment) -> None:
     columns = st.columns(2, gap="small")
     for i, item in enumerate(result.plan):
         with columns[i % 2], st.container(border=True):
-            st.markdown(f"**{md_escape(item.label)}** &nbsp; {plan_badges(item)}")
-            st.markdown(md_escape(item.advice))
-            if item.safety_override:
-                st.caption(f"Replaced by the safety rule “{md_escape(item.safety_override)}”.")
-            if item.override_reason:
-                st.caption(f"Why this differs: {md_escape(item.override_reason)}")
-            for reason in item.needs_review:
-                st.caption(f"Needs review: {md_escape(reason)}")
-            st.caption(plan_caption(kb, item))
+            # One Markdown block per card (the small print in it, small): fewer elements to redraw per click.
+            small = [f"Replaced by the safety rule “{md_escape(item.safety_override)}”." if item.safety_override else "",
+                     f"Why this differs: {md_escape(item.override_reason)}" if item.override_reason else "",
+                     *(f"Needs review: {md_escape(reason)}" for reason in item.needs_review), plan_caption(kb, item)]
+            st.markdown(f"**{md_escape(item.label)}** &nbsp; {plan_badges(item)}\n\n{md_escape(item.advice)}\n\n"
+                        + "\n\n".join(f":small[{line}]" for line in small if line))
             if item.conflict or item.sources:
                 st.button("Compare sources", key=f"ui.compare.{item.topic}", icon=":material/compare_arrows:",
                           type="tertiary", on_click=_focus_topic, args=(item.topic,))
@@ -272,8 +284,11 @@ def _focus_topic(topic: str) -> None:
 
 # --- beside the assessment ----------------------------------------------------------------------
 
+@st.fragment
 def render_comparison(kb: KnowledgeBase, plan_topics: list[str]) -> None:
-    """What the sources say on the topic in focus: one of the plan's topics, chosen by the clinician."""
+    """What the sources say on the topic in focus: one of the plan's topics, chosen by the clinician.
+
+    A fragment: picking a topic or opening its details redraws this column only."""
     st.header("What the sources say", anchor="what-the-sources-say")
     topics = plan_topics or list(kb.topics)
     if st.session_state.get(FOCUS_TOPIC_KEY) not in topics:

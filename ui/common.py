@@ -6,7 +6,6 @@ Only knowledge (public, identical for everyone) is cached globally. Patient find
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +50,9 @@ def get_knowledge() -> LoadedKnowledge:
     # Other replicas' saves: a fetch from the central repository at most every few seconds (and an
     # interrupted save finished or undone); the files it brings change the signature below.
     sync_knowledge(Path(root))
-    # A short digest as the cache key: Streamlit hashes arguments on every call, a long tuple costs ms.
-    digest = hashlib.sha256(repr(knowledge_fingerprint(root)).encode()).hexdigest()
+    # A short key for the cache: Streamlit hashes arguments on every call, and a long tuple costs ms. The
+    # cache lives in this process, so the process's own tuple hash (64 bits) is key enough.
+    digest = f"{hash(knowledge_fingerprint(root)):x}"
     loaded = _load(root, digest)
     good = _last_good()
     if isinstance(loaded, KnowledgeBase):

@@ -74,9 +74,9 @@ def outcome_entries(state: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def with_outcomes(case: dict[str, Any]) -> dict[str, Any]:
+def with_outcomes(case: dict[str, Any], state: dict[str, Any] | None = None) -> dict[str, Any]:
     """The page's case with this visit's outcome measures added (when any were entered)."""
-    entries = outcome_entries(st.session_state.to_dict())
+    entries = outcome_entries(st.session_state.to_dict() if state is None else state)
     return {**case, "outcomes": entries} if entries else case
 
 

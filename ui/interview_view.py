@@ -58,6 +58,6 @@ def render_interview(kb: KnowledgeBase, result: Assessment) -> None:
                 st.button("Skip", key="ui.interview.skip", icon=":material/skip_next:", type="tertiary",
                           on_click=answer, args=(step.finding, None), help="Leave it not assessed and ask it later")
         labels = {fid: f"{GROUP_TITLES.get(f.group, f.group)}: {f.label}" for fid, f in kb.findings.items()}
-        st.selectbox("Jump to any finding", list(kb.findings), index=None, key=JUMP_KEY, on_change=jump_to_finding,
+        st.selectbox("Jump to any finding", list(kb.findings), index=None, key=JUMP_KEY, on_change=jump_to_finding, args=(kb,),
                      format_func=labels.__getitem__, placeholder="Type to search the findings…",
                      help="Ask this finding next; the interview then carries on from the best question.")

@@ -23,6 +23,8 @@ from hipguide.knowledge import KnowledgeBase
 from hipguide.models import PHASES, Claim, Guidance
 
 STANCE_ICON = {"recommend": "✅", "conditional": "☑️", "neutral": "⚪", "advise_against": "⛔"}
+COMPACT_CLAIMS_KEY = "ui.topic.claims_open"        # the compact view's expanders (their open state)
+COMPACT_RATIONALE_KEY = "ui.topic.rationale_open"
 DISPOSITION_WORDS = {"accepted": "accepted", "rejected": "rejected",
                      "accepted_with_modification": "accepted with modification"}
 
@@ -46,8 +48,11 @@ def render_topic(kb: KnowledgeBase, topic: str, *, compact: bool = False) -> Non
     _conflict_status(kb, topic)
     if compact:
         _guidance(kb, topic, compact=True)
-        with st.expander("What the sources say", expanded=False):
-            _claims(kb, topic, compact=True)
+        # Beside the assessment the details are drawn only while open: most clicks there are findings.
+        claims = st.expander("What the sources say", key=COMPACT_CLAIMS_KEY, on_change="rerun")
+        if claims.open:
+            with claims:
+                _claims(kb, topic, compact=True)
     else:
         _claims(kb, topic, compact=False)
         st.divider()
@@ -192,7 +197,10 @@ def _guidance(kb: KnowledgeBase, topic: str, *, compact: bool) -> None:
         labels = ", ".join(_line(kb, kb.conditions[c].label if c in kb.conditions else c) for c in ov.conditions)
         lines = [f"- **{p}**: {STANCE_WORDS[a.stance]} — {_line(kb, a.advice)}" for p, a in ov.phases.items()]
         st.markdown(f"**For {labels}:** {_line(kb, ov.reason)}\n\n" + "\n".join(lines))
-    body = st.expander("Rationale and dispositions", expanded=False) if compact else st.container()
+    body = (st.expander("Rationale and dispositions", key=COMPACT_RATIONALE_KEY, on_change="rerun") if compact
+            else st.container())
+    if compact and not body.open:
+        return
     with body:
         st.markdown(f"**Rationale.** {_line(kb, g.rationale)}")
         if g.relied_on:

@@ -12,17 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streamlit_server import CHROMIUM, CHROMIUM_ARGS
-from ui_helpers import DIFFERENTIAL_ORDER, INSTRUMENT, STATE_OPTIONS, VIEWPORT, literal, name_pattern
+from ui_helpers import DIFFERENTIAL_ORDER, INSTRUMENT, STATE_OPTIONS, VIEWPORT, literal, name_pattern, tab_of_control
 
 from hipguide.knowledge import KnowledgeBase
-from ui.assessment_data import FINDING_GROUPS, finding_controls
+from ui.assessment_data import FINDING_GROUPS
 
 TABS = dict(FINDING_GROUPS)
 
 
-def tab_of_control(kb: KnowledgeBase) -> dict[str, str]:
-    """finding id -> the title of the tab the assessment page shows its control in."""
-    return {control.id: title for _group, title, controls in finding_controls(kb) for control in controls}
 # Twenty pages on a small machine: share a few renderer processes and composite in software.
 LOAD_ARGS = ["--disable-gpu-compositing"]
 

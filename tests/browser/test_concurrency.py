@@ -17,14 +17,12 @@ from hipguide import editorial
 from hipguide.assessment import assess
 from hipguide.exports import pct
 from hipguide.knowledge import load_knowledge
-from ui.assessment_data import FINDING_GROUPS
 
 SESSIONS = 20
 FINDINGS_EACH = 2
 # How long the sessions may take is the benchmark's business (`make bench`, TARGET_CONCURRENT_WALL_S); this
 # test checks that each session sees only its own assessment. The guard only stops a hung run.
 HANG_GUARD_S = 300.0
-TABS = dict(FINDING_GROUPS)
 
 
 def test_twenty_sessions_each_see_only_their_own_assessment(app_server, knowledge_tmp, browser):
@@ -102,7 +100,7 @@ def test_two_replicas_with_their_own_clones_serve_each_others_saves(replicas, br
     try:
         open_app(page, proxy.url)
         for fid in vignette.findings[:4]:
-            set_finding(page, kb, fid, "present", TABS)
+            set_finding(page, kb, fid, "present")
         wait_idle(page)
         assert "Triage: ROUTINE" in main_text(page)
         sticky = _upstream_of_last_request(proxy)
@@ -142,7 +140,7 @@ def test_two_replicas_with_their_own_clones_serve_each_others_saves(replicas, br
         # ...and the other replica serves it on a rerun once its fetch interval has passed (the clinician
         # records findings; its own clone fetches from the central repository).
         time.sleep(float(SYNC_SECONDS) + 0.2)
-        set_finding(page, kb, vignette.findings[0], "present", TABS)
+        set_finding(page, kb, vignette.findings[0], "present")
         wait_quiet(page)
         assert marker in main_text(page), "the other replica did not pick up the saved guidance"
         from ui_helpers import screenshot

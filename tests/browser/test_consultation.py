@@ -29,10 +29,8 @@ from ui_helpers import (
 from hipguide.assessment import assess
 from hipguide.knowledge import load_knowledge
 from hipguide.pdf import printable
-from ui.assessment_data import FINDING_GROUPS
 from ui.layout import CONSULTATION_KEY, TOUCH_PX, WORK_KEY
 
-TABS = dict(FINDING_GROUPS)
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"  # axe-core, MPL-2.0 (licence beside it)
 MIN_COLUMN_PX = 480
 SIZES = {
@@ -177,10 +175,10 @@ def test_the_interview_by_keyboard_alone(browser, app_server, kb, artifacts):
         tab_to(YES)
         press("Enter")
         screenshot(page, artifacts / "interview-keyboard.png")
-        assert finding_state(page, kb, red_flags[0], TABS) == "absent"
-        assert finding_state(page, kb, red_flags[1], TABS) == "absent"
-        assert finding_state(page, kb, red_flags[2], TABS) is None  # skipped: not assessed
-        assert finding_state(page, kb, "test_slump_positive", TABS) == "present"
+        assert finding_state(page, kb, red_flags[0]) == "absent"
+        assert finding_state(page, kb, red_flags[1]) == "absent"
+        assert finding_state(page, kb, red_flags[2]) is None  # skipped: not assessed
+        assert finding_state(page, kb, "test_slump_positive") == "present"
     finally:
         context.close()
 
@@ -201,7 +199,7 @@ def test_no_serious_or_critical_axe_violation_on_any_page(browser, app_server, k
         try:
             if name == "dashboard":  # with a red flag, badges and plan cards on screen
                 for fid in SHOWCASE_PRESENT:
-                    set_finding(page, kb, fid, "present", TABS)
+                    set_finding(page, kb, fid, "present")
                 wait_idle(page)
                 wait_quiet(page)
             serious = [v for v in axe_violations(page) if v["impact"] in ("serious", "critical")]
@@ -214,7 +212,7 @@ def test_the_patient_handout_downloads_as_a_pdf_a_patient_can_read(browser, app_
     context, page = open_at(browser, app_server.url, SIZES["tablet-portrait"])
     try:
         for fid in SHOWCASE_PRESENT:
-            set_finding(page, kb, fid, "present", TABS)
+            set_finding(page, kb, fid, "present")
         wait_idle(page)
         with page.expect_download() as download:
             page.get_by_role("button", name=re.compile("Patient handout")).click()

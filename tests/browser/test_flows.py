@@ -37,9 +37,7 @@ from hipguide.assessment import assess
 from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.knowledge import load_knowledge, normalise_text
 from hipguide.pdf import printable
-from ui.assessment_data import FINDING_GROUPS
 
-TABS = dict(FINDING_GROUPS)
 DEEP_ROTATOR_VIGNETTE = "01_runner_deep_buttock_after_hills"
 TIMEOUT = 30_000
 
@@ -55,9 +53,9 @@ def test_ticking_findings_shows_triage_differential_and_plan(page, app_server, k
     assert expected.differential[0].condition == "deep_hip_rotator_overload"
     open_app(page, app_server.url)
     for fid in vignette.findings:
-        set_finding(page, kb, fid, "present", TABS)
+        set_finding(page, kb, fid, "present")
     for fid in vignette.absent:
-        set_finding(page, kb, fid, "absent", TABS)
+        set_finding(page, kb, fid, "absent")
     wait_idle(page)
     wait_quiet(page)
 
@@ -104,17 +102,17 @@ def pdf_text(data: bytes) -> str:
 def test_clicking_the_body_map_sets_the_location_finding(page, app_server, kb, artifacts):
     region = next(r for r in kb.regions if r.finding == "loc_deep_central_buttock")
     open_app(page, app_server.url)
-    assert finding_state(page, kb, "loc_deep_central_buttock", TABS) is None
+    assert finding_state(page, kb, "loc_deep_central_buttock") is None
     mark = page.locator(f'[data-testid="stVegaLiteChart"] path[aria-label="{region.label}"]').first
     click_chart_mark(page, mark)
     expect(page.get_by_text(re.compile(r"Only 1 finding\(s\) recorded"))).to_be_visible(timeout=TIMEOUT)
-    assert finding_state(page, kb, "loc_deep_central_buttock", TABS) == "present"
+    assert finding_state(page, kb, "loc_deep_central_buttock") == "present"
     screenshot(page, artifacts / "body_map.png")
 
     # The same region again clears it (the map toggles).
     mark = page.locator(f'[data-testid="stVegaLiteChart"] path[aria-label="{region.label}"]').first
     click_chart_mark(page, mark)
-    assert finding_state(page, kb, "loc_deep_central_buttock", TABS) is None
+    assert finding_state(page, kb, "loc_deep_central_buttock") is None
     assert not exceptions_on_page(page)
 
 

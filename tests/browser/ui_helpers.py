@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from ui.assessment_data import finding_controls
+
 # Counts finished script runs: the stApp element's data-test-script-state goes back to "notRunning".
 INSTRUMENT = """
 (() => {
@@ -192,31 +194,41 @@ def literal(text: str) -> re.Pattern[str]:
     return re.compile("".join(_js_escape(ch) for ch in text))
 
 
+def tab_of_control(kb) -> dict[str, str]:
+    """finding id -> the title of the tab the assessment page shows its control in (the red-flag tab also
+    holds the risk factors its rules use)."""
+    return {control.id: title for _group, title, controls in finding_controls(kb) for control in controls}
+
+
 def open_tab(page, title: str) -> None:
-    tab = page.get_by_role("tab", name=re.compile(literal(title).pattern + "$"))
-    tab.first.click()
+    """Open a tab of findings (only the open tab's controls are drawn: opening one reruns the page)."""
+    tab = page.get_by_role("tab", name=re.compile(literal(title).pattern + "$")).first
+    if tab.get_attribute("aria-selected") != "true":
+        click_and_wait(page, tab)
 
 
 # Each finding is a two-option segmented control: present first, absent second (neither = not assessed).
 STATE_OPTIONS = ("present", "absent")
 
 
-def set_finding(page, kb, finding_id: str, state: str, tab_titles: dict[str, str]) -> None:
-    """Record a finding as "present" or "absent" on the assessment page (its group's tab, then its control)."""
-    finding = kb.findings[finding_id]
-    open_tab(page, tab_titles[finding.group])
-    group = page.get_by_role("radiogroup", name=name_pattern(finding.label))
-    option = group.get_by_role("radio").nth(STATE_OPTIONS.index(state))
+def finding_group(page, kb, finding_id: str):
+    """A finding's control (a radio group), its tab opened first."""
+    open_tab(page, tab_of_control(kb)[finding_id])
+    group = page.get_by_role("radiogroup", name=name_pattern(kb.findings[finding_id].label))
+    group.wait_for()
+    return group
+
+
+def set_finding(page, kb, finding_id: str, state: str) -> None:
+    """Record a finding as "present" or "absent" on the assessment page (its tab, then its control)."""
+    option = finding_group(page, kb, finding_id).get_by_role("radio").nth(STATE_OPTIONS.index(state))
     if option.get_attribute("aria-checked") == "true":
         return
     click_and_wait(page, option)
 
 
-def finding_state(page, kb, finding_id: str, tab_titles: dict[str, str]) -> str | None:
-    finding = kb.findings[finding_id]
-    open_tab(page, tab_titles[finding.group])
-    group = page.get_by_role("radiogroup", name=name_pattern(finding.label))
-    group.wait_for()
+def finding_state(page, kb, finding_id: str) -> str | None:
+    group = finding_group(page, kb, finding_id)
     for i, state in enumerate(STATE_OPTIONS):
         if group.get_by_role("radio").nth(i).get_attribute("aria-checked") == "true":
             return state

@@ -1,0 +1,37 @@
+"""Driving the assessment page in AppTest the way a clinician does: a finding's control sits in its tab.
+
+Only the open tab's controls are drawn, so a finding in another tab is reached by opening that tab first,
+as a user would. Shared by the page tests and `make bench`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from streamlit.testing.v1 import AppTest
+
+from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
+from ui.assessment_state import FINDING_TAB_KEY, finding_key, finding_tab
+
+
+@functools.cache
+def _page_knowledge() -> KnowledgeBase:
+    """The knowledge the page reads (it honours HIPGUIDE_KNOWLEDGE_DIR): only its findings' tabs are used."""
+    return load_knowledge(os.environ.get("HIPGUIDE_KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR)
+
+
+def open_tab_of(at: AppTest, finding_id: str, kb: KnowledgeBase | None = None) -> AppTest:
+    """Open the tab that holds a finding's control (takes effect on the next run)."""
+    at.session_state[FINDING_TAB_KEY] = finding_tab(kb or _page_knowledge(), finding_id)
+    return at
+
+
+def finding_control(at: AppTest, finding_id: str, kb: KnowledgeBase | None = None):
+    """The finding's Yes/No control, after opening its tab if another tab is open."""
+    try:
+        return at.segmented_control(key=finding_key(finding_id))
+    except KeyError:
+        open_tab_of(at, finding_id, kb).run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at.segmented_control(key=finding_key(finding_id))
