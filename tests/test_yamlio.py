@@ -166,3 +166,12 @@ def test_a_date_that_does_not_exist_is_a_problem_at_its_line() -> None:
 
 def test_a_merge_key_is_read_by_the_composing_loader() -> None:
     assert load_yaml_text("a: {<<: {x: 1}, y: 3}\n", "x.yaml", keep_lines=False) == {"a": {"x": 1, "y": 3}}
+
+
+def test_one_memory_of_plain_scalars_across_files_never_changes_what_a_file_says() -> None:
+    shared: dict = {}
+    first = load_yaml_text("a: 2026-11-30\nb: null\nc: 'yes'\n", "a.yaml", keep_lines=False, plain_scalars=shared)
+    second = load_yaml_text("a: '2026-11-30'\nb: 'null'\nc: yes\nd: ! 7\n", "b.yaml", keep_lines=False, plain_scalars=shared)
+    assert first == {"a": dt.date(2026, 11, 30), "b": None, "c": "yes"}
+    assert second == {"a": "2026-11-30", "b": "null", "c": True, "d": 7}
+    assert second == yaml.safe_load("a: '2026-11-30'\nb: 'null'\nc: yes\nd: ! 7\n")
