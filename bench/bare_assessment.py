@@ -142,6 +142,7 @@ with main:
         st.checkbox("Pain drawing complete", key="drawing", help=SENTENCE)
         st.caption(SENTENCE)
         st.markdown("**Red-flag screen:** 0 of 16 asked.")
+        st.caption("**Present:** " + " · ".join(FINDINGS[:9]) + "  \n**Absent:** none")
         k = 0
         for tab, n in zip(st.tabs(TABS, key=TAB_KEY, on_change="rerun"), PER_TAB, strict=True):
             if tab.open:

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from hipguide.assessment import assess, red_flag_screen_findings
 from hipguide.exports import STANCE_WORDS, md_escape
 from hipguide.knowledge import KnowledgeBase
-from ui.assessment_data import label_escape
+from ui.assessment_data import finding_controls, label_escape
 from ui.assessment_state import EXPLAIN_KEY
 from ui.assessment_view import WHY_TABLE_KEY
 
@@ -410,6 +410,30 @@ def test_jump_to_any_finding_asks_it_next(app, page_kb):
     assert interview_question(app) == label_escape(page_kb.findings["test_slump_positive"].label)
     answer(app, "Yes")
     assert finding(app, "test_slump_positive").value == "present"
+
+
+def finding_keys_drawn(at: AppTest) -> set[str]:
+    return {c.key for c in at.segmented_control if c.key and c.key.startswith("pt.f.")}
+
+
+def test_jump_to_any_finding_opens_its_tab_so_its_control_is_in_view(app, page_kb):
+    assert "pt.f.test_slump_positive" not in finding_keys_drawn(app)  # another tab is open
+    app.selectbox(key="pt.interview.jump").set_value("test_slump_positive").run()
+    assert "pt.f.test_slump_positive" in finding_keys_drawn(app)
+
+
+def test_only_the_open_tab_is_drawn_and_answers_in_other_tabs_still_count(app, page_kb):
+    """A click redraws one group of controls; what was recorded in another tab stays recorded and counted."""
+    record(app, ["loc_deep_central_buttock", "aggr_sitting"])
+    aggravators = next(controls for _g, _t, controls in finding_controls(page_kb) if any(c.id == "aggr_sitting" for c in controls))
+    assert finding_keys_drawn(app) == {f"pt.f.{c.id}" for c in aggravators}  # the tab last used, and only it
+    assert "pt.f.loc_deep_central_buttock" not in finding_keys_drawn(app)
+    summary = next(c.value for c in app.caption if c.value.startswith("**Present:**"))
+    for fid in ("loc_deep_central_buttock", "aggr_sitting"):  # listed, whichever tab holds it
+        assert label_escape(page_kb.findings[fid].label) in summary.splitlines()[0]
+    case = {"findings": ["loc_deep_central_buttock", "aggr_sitting"]}
+    assert leading_text(app).startswith(f"**Most likely:** 1. {md_escape(page_kb.conditions[assess(page_kb, case).differential[0].condition].label)}")
+    assert finding(app, "loc_deep_central_buttock").value == "present"  # back in its tab, as recorded
 
 
 def test_pain_drawing_complete_counts_unmarked_regions_as_absent(app, page_kb):

@@ -97,6 +97,20 @@ def finding_controls(kb: KnowledgeBase) -> tuple[tuple[str, str, tuple[FindingCo
     return kb.derived("finding_controls", build)
 
 
+PRESENT_WORD, ABSENT_WORD, LIST_SEPARATOR = "Present:", "Absent:", " · "
+
+
+def recorded_summary(kb: KnowledgeBase, result: Assessment) -> str:
+    """Every finding recorded so far, whichever tab holds it: only the open tab's controls are drawn."""
+    if not result.case.findings and not result.case.absent:
+        return "Nothing recorded yet: every finding is *not assessed*."
+
+    def names(ids: Any) -> str:
+        return LIST_SEPARATOR.join(label_escape(kb.findings[f].label) for f in ids if f in kb.findings) or "none"
+
+    return f"**{PRESENT_WORD}** {names(result.case.findings)}  \n**{ABSENT_WORD}** {names(result.case.absent)}"
+
+
 def red_flag_screen(kb: KnowledgeBase, result: Assessment) -> str:
     """One line on how far the red-flag screen has got, shown above the findings."""
     red_flags = red_flag_screen_findings(kb)

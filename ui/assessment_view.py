@@ -31,6 +31,7 @@ from ui.assessment_data import (
     none_fits_text,
     plan_badges,
     plan_caption,
+    recorded_summary,
     red_flag_screen,
     triage_banner,
     withheld_lines,
@@ -146,6 +147,7 @@ def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
                "**not assessed**, which never counts as negative. Click a selected option again to clear it. "
                "Hover the ? for how to test and what counts as positive.")
     st.markdown(red_flag_screen(kb, result))
+    st.caption(recorded_summary(kb, result))
     cautions = result.cautions
     # Only the open tab's controls are drawn: a click then redraws one group, not all 91 controls. The
     # others keep their answers in the session while hidden (persist_state).

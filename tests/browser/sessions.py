@@ -23,7 +23,21 @@ TABS = dict(FINDING_GROUPS)
 # Twenty pages on a small machine: share a few renderer processes and composite in software.
 LOAD_ARGS = ["--disable-gpu-compositing"]
 
-# The controls whose first option (present) is chosen, by accessible name (Markdown escapes removed).
+# The findings the page lists as recorded present, whichever tab holds them: the caption that starts
+# "Present:" (ui.assessment_data.recorded_summary), its first line, names separated by " · ".
+RECORDED_PRESENT = """() => {
+  for (const el of document.querySelectorAll('[data-testid="stCaptionContainer"]')) {
+    const text = el.innerText.trim();
+    if (text.startsWith('Present:')) {
+      const names = text.split('\\n')[0].slice('Present:'.length).trim();
+      return names === 'none' ? [] : names.split(' · ').map(n => n.trim());
+    }
+  }
+  return null;
+}"""
+
+# The controls drawn (the open tab's) whose first option (present) is chosen, by accessible name
+# (Markdown escapes removed).
 PRESENT_CONTROLS = """() => [...document.querySelectorAll('[role="radiogroup"]')]
   .filter(g => { const first = g.querySelector('[role="radio"]'); return first && first.getAttribute('aria-checked') === 'true'; })
   .map(g => (g.getAttribute('aria-label') || '').replace(/\\\\(.)/g, '$1'))"""
@@ -50,7 +64,8 @@ class SessionResult:
     findings: list[str]
     order: list[str] | None = None
     shown: dict[str, str] = field(default_factory=dict)
-    present: list[str] = field(default_factory=list)  # accessible names of the controls showing "present"
+    present: list[str] | None = field(default_factory=list)  # findings the page lists as recorded present
+    present_controls: list[str] = field(default_factory=list)  # accessible names of drawn controls showing "present"
     latencies: list[float] = field(default_factory=list)  # seconds, click -> finished rerun
     load_time: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -163,7 +178,8 @@ async def _session(browser, url: str, kb: KnowledgeBase, index: int, findings: l
                 await page.wait_for_timeout(300)
                 order = await page.evaluate(DIFFERENTIAL_ORDER, labels)
                 result.order = None if order is None else [by_label[label] for label in order]
-                result.present = await page.evaluate(PRESENT_CONTROLS)
+                result.present = await page.evaluate(RECORDED_PRESENT)
+                result.present_controls = await page.evaluate(PRESENT_CONTROLS)
                 shown = await page.evaluate(SHOWN_PERCENT, labels)
                 result.shown = {by_label[label]: value for label, value in shown.items()}
                 exceptions = await page.locator('[data-testid="stException"]').all_inner_texts()

@@ -38,9 +38,11 @@ def test_twenty_sessions_each_see_only_their_own_assessment(app_server, knowledg
             problems.append(f"session {r.index}: {r.errors}")
             continue
         own = {kb.findings[f].label for f in r.findings}
-        shown_present = set(r.present) - {"Phase"}
-        if shown_present != own:
-            problems.append(f"session {r.index}: shows {sorted(shown_present)} as present, its own are {sorted(own)}")
+        if r.present is None or set(r.present) != own:
+            problems.append(f"session {r.index}: lists {r.present} as present, its own are {sorted(own)}")
+        drawn_present = set(r.present_controls) - {"Phase"}  # the open tab's controls
+        if not drawn_present or not drawn_present <= own:
+            problems.append(f"session {r.index}: its open tab shows {sorted(drawn_present)} as present, its own are {sorted(own)}")
         want_order = [c.condition for c in expected.differential]
         if r.order is None or r.order[:3] != want_order[:3]:
             problems.append(f"session {r.index} {r.findings}: differential {r.order} is not its own {want_order}")

@@ -16,12 +16,15 @@ from streamlit_server import ROOT
 from ui_helpers import (
     exceptions_on_page,
     finding_state,
+    literal,
+    name_pattern,
     new_page,
     open_app,
     page_urls,
     runs,
     screenshot,
     set_finding,
+    tab_of_control,
     wait_idle,
     wait_quiet,
 )
@@ -172,6 +175,10 @@ def test_the_interview_by_keyboard_alone(browser, app_server, kb, artifacts):
         page.keyboard.type("Slump")
         press("Enter")
         assert heading() == kb.findings["test_slump_positive"].label
+        # Its tab opened with it: the control is in view as well.
+        slump_tab = page.get_by_role("tab", name=re.compile(literal(tab_of_control(kb)["test_slump_positive"]).pattern + "$"))
+        assert slump_tab.first.get_attribute("aria-selected") == "true"
+        assert page.get_by_role("radiogroup", name=name_pattern(kb.findings["test_slump_positive"].label)).is_visible()
         tab_to(YES)
         press("Enter")
         screenshot(page, artifacts / "interview-keyboard.png")
