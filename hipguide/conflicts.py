@@ -86,29 +86,41 @@ def topic_conflict(kb: KnowledgeBase, topic: str) -> TopicConflict:
     result = TopicConflict(topic=topic, claims=list(claims))
     buckets: dict[bool, dict[Scope, list[tuple[Claim, str]]]] = {True: {}, False: {}}
     for c in claims:
-        voice = result.voice_of.setdefault(c.source, kb.voice(c.source))
+        voice = result.voice_of.get(c.source)
+        if voice is None:  # each source's voice once, not once per claim
+            voice = result.voice_of[c.source] = kb.voice(c.source)
         result.voices.setdefault(c.stance, set()).add(voice)
         if c.stance in FOR or c.stance in AGAINST:
             scope = (c.scope.target, frozenset(c.scope.phases), c.scope.manner)
             buckets[c.stance in FOR].setdefault(scope, []).append((c, voice))
     # Which voices each voice opposes: a pair of voices counts once however many claims each makes.
     reach: dict[str, set[str]] = {}
+    against_counts = {scope: Counter(v for _, v in opposing) for scope, opposing in buckets[False].items()}
+    whole_buckets_taking_part: set[tuple[bool, Scope]] = set()
     for scope_for, supporting in buckets[True].items():
         voices_for = Counter(v for _, v in supporting)
         for scope_against, opposing in buckets[False].items():
             if not manners_agree(scope_for[2], scope_against[2]):
                 continue
-            voices_against = Counter(v for _, v in opposing)
+            voices_against = against_counts[scope_against]
             if len(voices_for) == 1 and voices_for.keys() == voices_against.keys():
                 continue  # one voice on both sides: an article does not conflict with itself
             result.pair_kinds.add(classify(kb, scope_for, scope_against))
             against_set = set(voices_against)
             for v in voices_for:
                 reach.setdefault(v, set()).update(against_set)
-            # A claim takes part when the other side has a voice other than its own.
-            for side, other in ((supporting, voices_against), (opposing, voices_for)):
-                total = sum(other.values())
-                result.conflicting_claim_ids.update(c.id for c, v in side if total - other[v] > 0)
+            # A claim takes part when the other side has a voice other than its own: with two or more
+            # voices there, every claim of the bucket does (and the bucket need not be looked at again).
+            for bucket, side, other in (((True, scope_for), supporting, voices_against),
+                                        ((False, scope_against), opposing, voices_for)):
+                if bucket in whole_buckets_taking_part:
+                    continue
+                if len(other) > 1:
+                    result.conflicting_claim_ids.update(c.id for c, _ in side)
+                    whole_buckets_taking_part.add(bucket)
+                else:
+                    [only] = other
+                    result.conflicting_claim_ids.update(c.id for c, v in side if v != only)
     result.pair_count = sum(len(against - {v}) for v, against in reach.items())
     return result
 

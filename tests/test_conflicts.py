@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from minikb import claim, set_claims, write_mini_kb
 
 from hipguide.conflicts import compute_conflicts
@@ -70,3 +72,36 @@ def test_shipped_sources_conflict_on_the_known_topics(kb):
     assert "conditional" in conflicts["strengthening"].kinds
     # The lateral-rotator page's ice is aimed at the sacroiliac joint: a scope difference.
     assert "scope" in conflicts["ice"].kinds
+
+
+# --- which claims take part, against the definition pair by pair ------------------------------------
+
+_CLAIM = st.tuples(st.sampled_from(["s1", "s1_copy", "s2", "s3"]),
+                   st.sampled_from(["recommend", "conditional", "advise_against", "neutral"]),
+                   st.sampled_from(["general", "glutes"]), st.sampled_from([("acute",), ("recovery",), ()]),
+                   st.sampled_from([None, "gently", "strongly"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_CLAIM, max_size=14))
+def test_a_claim_takes_part_when_an_opposing_claim_from_another_voice_agrees_in_manner(rows):
+    from types import SimpleNamespace
+
+    from hipguide.conflicts import AGAINST, FOR, manners_agree, topic_conflict
+
+    claims = [SimpleNamespace(id=f"c{i}", source=src, stance=stance,
+                              scope=SimpleNamespace(target=target, phases=list(phases), manner=manner))
+              for i, (src, stance, target, phases, manner) in enumerate(rows)]
+    voice = {"s1_copy": "s1"}.get
+    kb = SimpleNamespace(claims={"t": claims}, voice=lambda s: voice(s, s), targets_overlap=lambda a, b: a == b)
+    result = topic_conflict(kb, "t")
+
+    def opposed(c, d):
+        return ((c.stance in FOR and d.stance in AGAINST) or (c.stance in AGAINST and d.stance in FOR)) \
+            and manners_agree(c.scope.manner, d.scope.manner)
+
+    taking_part = {c.id for c in claims if any(opposed(c, d) and kb.voice(d.source) != kb.voice(c.source) for d in claims)}
+    assert result.conflicting_claim_ids == taking_part
+    pairs = {(kb.voice(c.source), kb.voice(d.source)) for c in claims for d in claims
+             if c.stance in FOR and opposed(c, d) and kb.voice(c.source) != kb.voice(d.source)}
+    assert result.pair_count == len(pairs)

@@ -221,10 +221,26 @@ def test_the_cycle_collector_is_running_again_after_a_load_good_or_bad(mini):
         gc.enable()
 
 
+def test_a_load_leaves_nothing_frozen_and_keeps_what_others_froze(mini):
+    import gc
+
+    kb = load_knowledge(mini)
+    assert gc.get_freeze_count() == 0
+    assert any(o is kb.claims for o in gc.get_objects(generation=2)), "what a load built lives in the oldest generation"
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        load_knowledge(mini)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
 @pytest.mark.parametrize("text", [
     "\u201cIt\u2019s\u00a0deep\u201d \u2014 really",
     "tabs\tand\nnew\r\nlines\u2028and\u3000ideographic  space",
     "  \u2018single\u2019 \u201a\u201e \u2032\u2033 \u2010hyphen\u2013en  ",
+    " plain 'ASCII'\tonly --\n\"quoted\"\x0b\x0c\x1c ",
 ])
 def test_quote_folding_matches_a_plain_regex_reference(text):
     import re
@@ -255,3 +271,20 @@ def test_the_fingerprint_notices_any_edit_to_a_knowledge_file_and_nothing_else(m
     (mini / "vignettes").mkdir(exist_ok=True)
     (mini / "vignettes" / "new.yaml").write_text("id: new\n")
     assert len(knowledge_fingerprint(mini)) == len(edited) + 1
+
+
+@pytest.mark.parametrize("root", ["/x/knowledge", "/", "/x/k"])
+@pytest.mark.parametrize("path", ["/x/knowledge/claims/ice.yaml", "/x/knowledge", "/x/knowledge2/a.yaml", "/x/k/sources",
+                                  "/x/knowledge/../knowledge/a.yaml", "/y/z.txt", "relative/a.yaml", "/"])
+def test_problems_name_files_as_pathlib_would(root, path):
+    """Files are named by string work on their paths; the names must be pathlib's, for every kind of path."""
+    from pathlib import Path
+
+    from hipguide.knowledge import _Collector
+
+    root, path = Path(root), Path(path)
+    inside = path.is_relative_to(root)
+    rel = path.relative_to(root).as_posix() if inside else path.as_posix()
+    shown = (Path(root.name) / rel).as_posix() if inside else str(path)
+    col = _Collector(root)
+    assert (col.rel(path), col.shown(path)) == (rel, shown)
