@@ -86,13 +86,10 @@ def sources() -> None:
     st.caption(SENTENCE)
     st.warning("**Sources disagree — direct conflict.** " + SENTENCE, icon="⚡")
     st.markdown("**For: 2 independent voices**\n- `source_a` — " + SENTENCE + "\n**Against: 1**\n- `source_b` — " + SENTENCE)
-    st.markdown("**Adopted guidance (what HipGuide uses)**")
-    st.badge("DRAFT — not yet approved", icon="📝", color="orange")
-    st.caption(SENTENCE)
-    st.markdown("\n".join(f"- **phase {i}**: ⛔ Not recommended — {SENTENCE}" for i in range(3)))
-    st.caption("Applies to: all conditions")
-    for i in range(2):
-        st.markdown(f"**For condition {i}:** {SENTENCE}\n\n- **acute**: {SENTENCE}")
+    st.markdown("**Adopted guidance (what HipGuide uses)**\n\n:orange-badge[📝 DRAFT — not yet approved]\n\n"
+                f":small[{SENTENCE}]\n\n" + "\n".join(f"- **phase {i}**: ⛔ Not recommended — {SENTENCE}" for i in range(3))
+                + "\n\n:small[Applies to: all conditions]\n\n"
+                + "\n\n".join(f"**For condition {i}:** {SENTENCE}\n\n- **acute**: {SENTENCE}" for i in range(2)))
     for key, label in (("rationale", "Rationale and dispositions"), ("claims", "What the sources say")):
         box = st.expander(label, key=key, on_change="rerun")
         if box.open:
@@ -123,10 +120,8 @@ with main:
         with st.container(border=True, key="interview"):
             st.header("Guided interview", anchor=False)
             st.caption(SENTENCE)
-            st.markdown(":red-badge[Red-flag screen] :gray-badge[Red flags]")
-            st.markdown("### " + FINDINGS[0])
-            st.markdown("**How:** " + SENTENCE)
-            st.markdown("**Positive if:** " + SENTENCE)
+            st.markdown(":red-badge[Red-flag screen] :gray-badge[Red flags]\n### " + FINDINGS[0])
+            st.markdown("**How:** " + SENTENCE + "\n\n**Positive if:** " + SENTENCE)
             with st.container(horizontal=True):
                 st.button("Yes", key="yes", type="primary", icon=":material/check:")
                 st.button("No", key="no", icon=":material/close:")
@@ -171,24 +166,26 @@ with main:
     st.header("Plan — acute phase", anchor=False)
     st.caption(SENTENCE)
     st.info(SENTENCE, icon=":material/info:")
+    st.pills("Compare the sources on", [f"⚡ Topic {i}" if i % 2 else f"Topic {i}" for i in range(PLAN_CARDS)],
+             key="compare_pick", help=SENTENCE)
     cols = st.columns(2)
     for i in range(PLAN_CARDS):
         with cols[i % 2], st.container(border=True):
             st.markdown(f"**Topic {i}** &nbsp; :blue-badge[Only in some situations] :orange-badge[DRAFT]\n\n{SENTENCE * 2}"
                         f"\n\n:small[{SENTENCE}]")
-            st.button("Compare sources", key=f"compare{i}", type="tertiary")
-    # The follow-up section as a new patient sees it: outcome entry, the record download and the uploader.
+    # The follow-up section as a new patient sees it: folded, drawn when opened.
     st.subheader("Outcome measures and progress", anchor=False)
-    d, n, t, m = st.columns([1.1, 1, 1, 1], vertical_alignment="bottom")
-    d.date_input("Visit date", value=None, key="visit_date")
-    n.number_input("Pain now", min_value=0, max_value=10, value=None, key="nprs", help=SENTENCE)
-    t.metric("LEFS total", "—", help=SENTENCE)
-    m.metric("PSFS mean", "—", help=SENTENCE)
-    st.segmented_control("Enter item by item", ["LEFS items (0 of 20 answered)", "PSFS activities (0 of up to 5 rated)"],
-                         key="panel")  # closed, as for a new patient: the item controls are drawn only when opened
-    st.caption(SENTENCE * 3)
-    up, down = st.columns([2.2, 1], vertical_alignment="top")
-    down.download_button("Visit record (FHIR)", lambda: SENTENCE * 20, file_name="visit.json", on_click="ignore")
-    up.file_uploader("Earlier visit records", type=["json"], accept_multiple_files=True, key="upload", help=SENTENCE)
+    section = st.expander("Follow-up visit", key="follow_up", on_change="rerun", icon=":material/trending_up:")
+    if section.open:
+        with section:
+            d, n, t, m = st.columns([1.1, 1, 1, 1], vertical_alignment="bottom")
+            d.date_input("Visit date", value=None, key="visit_date")
+            n.number_input("Pain now", min_value=0, max_value=10, value=None, key="nprs", help=SENTENCE)
+            t.metric("LEFS total", "—", help=SENTENCE)
+            m.metric("PSFS mean", "—", help=SENTENCE)
+            st.caption(SENTENCE * 3)
+            up, down = st.columns([2.2, 1], vertical_alignment="top")
+            down.download_button("Visit record (FHIR)", lambda: SENTENCE * 20, file_name="visit.json", on_click="ignore")
+            up.file_uploader("Earlier visit records", type=["json"], accept_multiple_files=True, key="upload", help=SENTENCE)
 with beside:
     sources()

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from conftest import ASSESSMENT_PAGE
 from page_driver import finding_control
 from privacy import disk_writes
 from streamlit.runtime.media_file_manager import MediaFileManager
@@ -18,6 +19,7 @@ from hipguide.assessment import assess
 from hipguide.exports import md_escape
 from hipguide.fhir import MAX_RECORD_BYTES, OUTCOME_SYSTEM, read_visit_record, visit_bundle
 from hipguide.knowledge import KnowledgeBase
+from ui.follow_up import SECTION_KEY
 
 NOV3, NOV17 = dt.date(2026, 11, 3), dt.date(2026, 11, 17)
 EARLIER = {"findings": ["loc_deep_central_buttock", "aggr_sitting"], "absent": ["test_slr_positive"],
@@ -28,6 +30,31 @@ def rerun(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+@pytest.fixture
+def app(app):
+    """The assessment page with its follow-up section opened (it is drawn only when open)."""
+    app.session_state[SECTION_KEY] = True
+    return rerun(app)
+
+
+def test_the_follow_up_section_is_drawn_when_opened_and_stays_open_while_it_holds_this_visits_data(page_kb):
+    at = rerun(AppTest.from_file(ASSESSMENT_PAGE, default_timeout=30))
+    assert not at.file_uploader  # closed: nothing of it drawn
+    assert "pt.o.nprs" not in [n.key for n in at.number_input]
+    at.session_state[SECTION_KEY] = True
+    rerun(at)
+    at.number_input(key="pt.o.nprs").set_value(6)
+    rerun(at)
+    at.session_state[SECTION_KEY] = False  # the clinician folds it while an outcome is entered
+    rerun(at)
+    assert at.number_input(key="pt.o.nprs").value == 6  # still open, and the score is kept
+    upload(at, record_file(page_kb))
+    at.number_input(key="pt.o.nprs").set_value(None)
+    at.session_state[SECTION_KEY] = False
+    rerun(at)
+    assert at.file_uploader, "with an earlier record held, the section (and its uploader) stays open"
 
 
 def record_file(kb: KnowledgeBase, case: dict = EARLIER, day: dt.date = NOV3, name: str | None = None) -> tuple[str, bytes, str]:

@@ -59,6 +59,7 @@ OPTION_WORDS = {PRESENT: "Yes", ABSENT: "No"}
 SEX_WORDS = {"female": "Female", "male": "Male"}
 FOCUS_TOPIC_KEY = "ui.focus_topic"
 WHY_TABLE_KEY = "ui.why_table_open"
+COMPARE_PICK_KEY = "ui.compare_pick"
 
 
 # --- top of the page ----------------------------------------------------------------------------
@@ -266,6 +267,14 @@ def render_plan(kb: KnowledgeBase, result: Assessment) -> None:
         if not result.plan_notes:
             st.info("No adopted guidance applies to these conditions yet.")
         return
+    # One control for all the cards, not a button on each (fewer elements to redraw per click): one tap
+    # brings a topic's sources into focus in "What the sources say".
+    comparable = {item.topic: item for item in result.plan if item.conflict or item.sources}
+    if comparable:
+        st.pills("Compare the sources on", list(comparable), key=COMPARE_PICK_KEY, on_change=_focus_picked_topic,
+                 format_func=lambda t: ("⚡ " if comparable[t].conflict else "") + comparable[t].label,
+                 help="Shows what each source says on this topic, verbatim, under “What the sources say”. "
+                      "⚡ marks a topic on which the sources disagree.")
     columns = st.columns(2, gap="small")
     for i, item in enumerate(result.plan):
         with columns[i % 2], st.container(border=True):
@@ -275,13 +284,14 @@ def render_plan(kb: KnowledgeBase, result: Assessment) -> None:
                      *(f"Needs review: {md_escape(reason)}" for reason in item.needs_review), plan_caption(kb, item)]
             st.markdown(f"**{md_escape(item.label)}** &nbsp; {plan_badges(item)}\n\n{md_escape(item.advice)}\n\n"
                         + "\n\n".join(f":small[{line}]" for line in small if line))
-            if item.conflict or item.sources:
-                st.button("Compare sources", key=f"ui.compare.{item.topic}", icon=":material/compare_arrows:",
-                          type="tertiary", on_click=_focus_topic, args=(item.topic,))
 
 
-def _focus_topic(topic: str) -> None:
-    st.session_state[FOCUS_TOPIC_KEY] = topic
+def _focus_picked_topic() -> None:
+    """Callback of "Compare the sources on": that topic comes into focus; the pick itself is not kept."""
+    picked = st.session_state.get(COMPARE_PICK_KEY)
+    if picked:
+        st.session_state[FOCUS_TOPIC_KEY] = picked
+    st.session_state[COMPARE_PICK_KEY] = None
 
 
 # --- beside the assessment ----------------------------------------------------------------------

@@ -35,6 +35,7 @@ VISIT_DATE_KEY = "pt.o.visit_date"
 RECORDS_KEY = "pt.records"            # file id -> VisitRecord or the reason it was refused (this session only)
 UPLOAD_NONCE_KEY = "pt.upload_nonce"
 UPLOAD_PREFIX = "pt.upload."           # the uploader's own state (a new key replaces it)
+SECTION_KEY = "ui.follow_up_open"      # whether the follow-up section is open (drawn only then)
 VERDICT_COLOUR = {"improved": "green", "worse": "red", "no_important_change": "gray"}
 BAND_COLOUR, LINE_COLOUR = "#b2f2bb", "#1c6fb0"
 
@@ -156,9 +157,18 @@ def render_follow_up(kb: KnowledgeBase, result: Assessment) -> None:
     if not kb.outcome_measures:
         st.caption("This knowledge base defines no outcome measures.")
         return
-    _render_entry(kb, result)
-    _render_record_exchange(kb, result)
-    _render_history(kb, result)
+    # Drawn when opened (a first visit rarely needs it, and a click on a finding then redraws less). It stays
+    # open while this visit holds outcome measures or earlier records, so the uploader keeps its files.
+    if result.case.outcomes or st.session_state.get(RECORDS_KEY):
+        st.session_state[SECTION_KEY] = True
+    section = st.expander("Follow-up visit: outcome measures, the visit record, earlier visits", key=SECTION_KEY,
+                          on_change="rerun", icon=":material/trending_up:")
+    if not section.open:
+        return
+    with section:
+        _render_entry(kb, result)
+        _render_record_exchange(kb, result)
+        _render_history(kb, result)
 
 
 def _render_entry(kb: KnowledgeBase, result: Assessment) -> None:

@@ -33,16 +33,17 @@ def render_interview(kb: KnowledgeBase, result: Assessment) -> None:
             finding = kb.findings[step.finding]
             stage = STAGE_WORDS[step.stage]
             group = GROUP_TITLES.get(finding.group, finding.group)
+            # The question with its stage above it, then how to test: one Markdown block each, so an answer
+            # redraws few elements.
             st.markdown(f":{'red' if step.stage == RED_FLAG_SCREEN else 'blue'}-badge[{stage}] "
-                        f":gray-badge[{md_escape(group)}]")
-            st.markdown(f"### {label_escape(finding.label)}")
+                        f":gray-badge[{md_escape(group)}]\n### {label_escape(finding.label)}")
             caution = result.cautions.get(step.finding)
             if caution is not None:
                 st.warning(caution_line(kb, caution), icon=":material/warning:")
-            if finding.how_to:
-                st.markdown(f"**How:** {md_escape(finding.how_to)}")
-            if finding.positive_if:
-                st.markdown(f"**Positive if:** {md_escape(finding.positive_if)}")
+            how = [f"**How:** {md_escape(finding.how_to)}" if finding.how_to else "",
+                   f"**Positive if:** {md_escape(finding.positive_if)}" if finding.positive_if else ""]
+            if any(how):
+                st.markdown("\n\n".join(line for line in how if line))
             recorded = ("present" if step.finding in result.case.findings
                         else "absent" if step.finding in result.case.absent else None)
             if recorded:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import streamlit as st
 
@@ -28,6 +29,7 @@ from hipguide.models import PHASES, Claim, Guidance
 STANCE_ICON = {"recommend": "✅", "conditional": "☑️", "neutral": "⚪", "advise_against": "⛔"}
 COMPACT_CLAIMS_KEY = "ui.topic.claims_open"        # the compact view's expanders (their open state)
 COMPACT_RATIONALE_KEY = "ui.topic.rationale_open"
+GUIDANCE_HEADING = "Adopted guidance (what HipGuide uses)"
 DISPOSITION_WORDS = {"accepted": "accepted", "rejected": "rejected",
                      "accepted_with_modification": "accepted with modification"}
 
@@ -182,43 +184,69 @@ def _status_badge(g: Guidance) -> None:
         st.badge("DRAFT — not yet approved", icon="📝", color="orange")
 
 
+def _compact_guidance(kb: KnowledgeBase, topic: str, g: Guidance) -> str:
+    """Beside the assessment: the adopted guidance in one Markdown block (fewer elements to redraw per
+    click), worked out once per knowledge base."""
+
+    def build() -> str:
+        badge = (":green-badge[✅ Approved]" if g.status == "approved" else ":orange-badge[📝 DRAFT — not yet approved]")
+        parts = [f"**{GUIDANCE_HEADING}**", badge, f":small[{_version_line(kb, g)}]",
+                 "\n".join(f"- **{p}**: {STANCE_ICON[g.phases[p].stance]} {STANCE_WORDS[g.phases[p].stance]} — "
+                           f"{_line(kb, g.phases[p].advice)}" for p in PHASES),
+                 f":small[{_applies_line(kb, g)}]"]
+        parts += [_override_text(kb, ov) for ov in g.condition_overrides]
+        return "\n\n".join(parts)
+
+    return kb.derived(("topic_view.compact_guidance", topic), build)
+
+
+def _version_line(kb: KnowledgeBase, g: Guidance) -> str:
+    approver = f"approved by {_line(kb, g.approver)}" if g.approver else "no approver yet"
+    return (f"{'DRAFT' if g.status == 'draft' else 'Approved'} · version {g.version} · {g.date.isoformat()} · "
+            f"{approver} · strength: {g.strength.replace('_', ' ')} · certainty: {g.certainty.replace('_', ' ')}")
+
+
+def _applies_line(kb: KnowledgeBase, g: Guidance) -> str:
+    if not g.applies_to:
+        return "Applies to: all conditions"
+    labels = [kb.conditions[c].label if c in kb.conditions else c for c in g.applies_to]
+    return "Applies to: " + ", ".join(_line(kb, x) for x in labels)
+
+
+def _override_text(kb: KnowledgeBase, ov: Any) -> str:
+    labels = ", ".join(_line(kb, kb.conditions[c].label if c in kb.conditions else c) for c in ov.conditions)
+    lines = [f"- **{p}**: {STANCE_WORDS[a.stance]} — {_line(kb, a.advice)}" for p, a in ov.phases.items()]
+    return f"**For {labels}:** {_line(kb, ov.reason)}\n\n" + "\n".join(lines)
+
+
 def _guidance(kb: KnowledgeBase, topic: str, *, compact: bool) -> None:
     g = kb.guidance.get(topic)
-    heading = "Adopted guidance (what HipGuide uses)"
+    if compact and g is not None:
+        st.markdown(_compact_guidance(kb, topic, g))
+        for reason in kb.guidance_needing_review.get(topic, []):
+            st.warning(f"Needs review: {_line(kb, reason)}", icon="⚠️")
+        with folded("Rationale and dispositions", COMPACT_RATIONALE_KEY) as shown:
+            if shown:
+                _rationale(kb, topic, g)
+        return
+    heading = GUIDANCE_HEADING
     st.markdown(f"**{heading}**" if compact else f"### {heading}")
     if g is None:
         st.info("No guidance has been adopted for this topic yet.")
         return
     _status_badge(g)
-    approver = f"approved by {_line(kb, g.approver)}" if g.approver else "no approver yet"
-    st.caption(f"{'DRAFT' if g.status == 'draft' else 'Approved'} · version {g.version} · {g.date.isoformat()} · "
-               f"{approver} · strength: {g.strength.replace('_', ' ')} · certainty: {g.certainty.replace('_', ' ')}")
+    st.caption(_version_line(kb, g))
     for reason in kb.guidance_needing_review.get(topic, []):
         st.warning(f"Needs review: {_line(kb, reason)}", icon="⚠️")
-    if compact:
-        st.markdown("\n".join(f"- **{p}**: {STANCE_ICON[g.phases[p].stance]} {STANCE_WORDS[g.phases[p].stance]} — "
-                              f"{_line(kb, g.phases[p].advice)}" for p in PHASES))
-    else:
-        rows = ["| phase | stance | advice |", "|---|---|---|"]
-        rows += [f"| {p} | {STANCE_ICON[g.phases[p].stance]} {STANCE_WORDS[g.phases[p].stance]} | "
-                 f"{_line(kb, g.phases[p].advice)} |" for p in PHASES]
-        st.markdown("\n".join(rows))
-    if g.applies_to:
-        labels = [kb.conditions[c].label if c in kb.conditions else c for c in g.applies_to]
-        st.caption("Applies to: " + ", ".join(_line(kb, x) for x in labels))
-    else:
-        st.caption("Applies to: all conditions")
+    rows = ["| phase | stance | advice |", "|---|---|---|"]
+    rows += [f"| {p} | {STANCE_ICON[g.phases[p].stance]} {STANCE_WORDS[g.phases[p].stance]} | "
+             f"{_line(kb, g.phases[p].advice)} |" for p in PHASES]
+    st.markdown("\n".join(rows))
+    st.caption(_applies_line(kb, g))
     for ov in g.condition_overrides:
-        labels = ", ".join(_line(kb, kb.conditions[c].label if c in kb.conditions else c) for c in ov.conditions)
-        lines = [f"- **{p}**: {STANCE_WORDS[a.stance]} — {_line(kb, a.advice)}" for p, a in ov.phases.items()]
-        st.markdown(f"**For {labels}:** {_line(kb, ov.reason)}\n\n" + "\n".join(lines))
-    if not compact:
-        with st.container():
-            _rationale(kb, topic, g)
-        return
-    with folded("Rationale and dispositions", COMPACT_RATIONALE_KEY) as shown:
-        if shown:
-            _rationale(kb, topic, g)
+        st.markdown(_override_text(kb, ov))
+    with st.container():
+        _rationale(kb, topic, g)
 
 
 def _rationale(kb: KnowledgeBase, topic: str, g: Guidance) -> None:

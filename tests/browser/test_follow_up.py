@@ -10,7 +10,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from ui_helpers import exceptions_on_page, main_text, open_app, runs, screenshot, wait_idle, wait_quiet
+from ui_helpers import click_and_wait, exceptions_on_page, main_text, open_app, runs, screenshot, wait_idle, wait_quiet
 
 from hipguide.assessment import assess
 from hipguide.fhir import read_visit_record, visit_bundle
@@ -43,6 +43,8 @@ def test_an_earlier_record_gives_a_trend_chart_with_the_mcid_band(page, app_serv
     record = tmp_path / "visit-2026-11-03.json"
     record.write_text(json.dumps(visit_bundle(kb, assess(kb, EARLIER), NOV3)), encoding="utf-8")
     open_app(page, app_server.url)
+    click_and_wait(page, page.get_by_text("Follow-up visit: outcome measures", exact=False))  # drawn when opened
+    wait_quiet(page)
 
     before = runs(page)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(record))
