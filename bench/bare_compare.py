@@ -67,13 +67,14 @@ with right:
     st.warning("**Sources disagree — direct conflict**. " + text(200), icon="⚡")
     st.markdown("**For: 2 independent voices**\n- `source_1` — " + text(250) + "\n**Against: 1 independent voice**\n- "
                 + text(250))
-    st.markdown("**Adopted guidance (what HipGuide uses)**")
-    st.badge("DRAFT — not yet approved", icon="📝", color="orange")
-    st.caption(text(90))
-    st.markdown("\n".join(f"- **{p}**: ⛔ Not recommended — {text(180)}" for p in ("acute", "recovery", "prevention")))
-    st.caption("Applies to: all conditions")
-    for _ in range(2):  # two condition-specific overrides
-        st.markdown(f"**For a condition:** {text(250)}\n\n" + "\n".join(f"- **{p}**: {text(150)}" for p in ("acute", "recovery")))
+    # The adopted guidance in one block, as the compact view draws it: badge, small print, phases, overrides.
+    st.markdown("**Adopted guidance (what HipGuide uses)**\n\n:orange-badge[📝 DRAFT — not yet approved]\n\n"
+                f":small[{text(90)}]\n\n"
+                + "\n".join(f"- **{p}**: ⛔ Not recommended — {text(180)}" for p in ("acute", "recovery", "prevention"))
+                + "\n\n:small[Applies to: all conditions]\n\n"
+                + "\n\n".join(f"**For a condition:** {text(250)}\n\n" + "\n".join(f"- **{p}**: {text(150)}"
+                                                                                 for p in ("acute", "recovery"))
+                                for _ in range(2)))  # two condition-specific overrides
     box, shown = folded("Rationale and dispositions", "ui.topic.rationale_open")
     if shown:
         with box:
