@@ -104,7 +104,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="medium", ke
     st.segmented_control("Phase", ["Acute", "Recovery", "Prevention"], default="Acute", key="phase")
     st.number_input("Age", min_value=0, max_value=120, value=None, key="age", width=150, help=SENTENCE)
     st.segmented_control("Sex", ["Female", "Male"], key="sex", help=SENTENCE)
-    st.download_button("Clinical note", lambda: SENTENCE * 20, file_name="note.md", on_click="ignore")
+    st.download_button("Clinical note", SENTENCE * 30, file_name="note.md", on_click="ignore")  # made with the page
     st.download_button("Clinical note PDF", lambda: SENTENCE * 20, file_name="note.pdf", on_click="ignore")
     st.download_button("Patient handout", lambda: SENTENCE * 20, file_name="handout.pdf", on_click="ignore")
     st.button("New patient", type="primary")

@@ -35,3 +35,24 @@ def finding_control(at: AppTest, finding_id: str, kb: KnowledgeBase | None = Non
         open_tab_of(at, finding_id, kb).run()
         assert not at.exception, [e.value for e in at.exception]
         return at.segmented_control(key=finding_key(finding_id))
+
+
+def downloads(monkeypatch) -> dict[str, object]:
+    """What each download button would hand the browser, by file name, as a callable: the PDFs are made on
+    click (a callable registered with the session's media manager), the Markdown note with the page."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    registered: dict[str, object] = {}
+    original, original_add = MediaFileManager.add_deferred, MediaFileManager.add
+
+    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        registered[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    def spy_add(self, data, mimetype, coordinates, file_name=None, *args, **kwargs):
+        registered[file_name] = lambda: data.decode() if isinstance(data, bytes) else data
+        return original_add(self, data, mimetype, coordinates, file_name, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    monkeypatch.setattr(MediaFileManager, "add", spy_add)
+    return registered

@@ -11,9 +11,8 @@ import io
 from collections.abc import Iterator
 
 import pytest
-from page_driver import finding_control, open_tab_of
+from page_driver import downloads, finding_control, open_tab_of
 from pypdf import PdfReader
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from hipguide.assessment import assess, red_flag_screen_findings
@@ -288,15 +287,7 @@ def test_new_patient_clears_every_finding_the_phase_and_the_age(app, page_kb):
 
 
 def test_downloads_hold_this_patients_note_and_handout(app, page_kb, monkeypatch):
-    # The files are made on click: the page registers a callable with this session's media manager.
-    registered: dict[str, object] = {}
-    original = MediaFileManager.add_deferred
-
-    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        registered[file_name] = data_callable
-        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    registered = downloads(monkeypatch)
     record(app, DEEP_ROTATOR_PRESENT, DEEP_ROTATOR_ABSENT)
 
     assert {b.label for b in app.get("download_button")} >= {"Clinical note", "Clinical note PDF", "Patient handout"}

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import ASSESSMENT_PAGE
-from page_driver import finding_control
+from page_driver import downloads, finding_control
 from privacy import disk_writes
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from hipguide.assessment import assess
@@ -101,19 +100,6 @@ def markdown(at: AppTest) -> str:
 
 def trend_charts(at: AppTest) -> list:
     return [e for e in walk(at.main) if getattr(e, "type", None) == "vega_lite_chart" and "band_aria" in e.proto.spec]
-
-
-def downloads(monkeypatch) -> dict[str, object]:
-    """What each download button would hand the browser when clicked (files are made on click)."""
-    registered: dict[str, object] = {}
-    original = MediaFileManager.add_deferred
-
-    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        registered[file_name] = data_callable
-        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
-    return registered
 
 
 # --- entry ----------------------------------------------------------------------------------------

@@ -85,9 +85,11 @@ def render_toolbar(kb: KnowledgeBase, result: Assessment) -> None:
                              "as not assessed.")
         st.segmented_control("Sex", list(SEX_WORDS), key=SEX_KEY, format_func=SEX_WORDS.__getitem__,
                              persist_state="session", help="Optional; used where a check or a prior depends on it.")
-        # The files are written when clicked (Streamlit runs the callable then, for this session only),
-        # not on every rerun; they hold this rerun's result, which is what the page shows.
-        st.download_button("Clinical note", lambda: clinical_note(kb, result, *note_context()),
+        # The Markdown note is made with the page (a fraction of a millisecond): Streamlit 1.67 keeps a file made
+        # on click unmapped, so when two other sessions finish a run between the click and the browser's request
+        # it is already gone (HTTP 404 under load). The PDFs take 60-160 ms to make, so they are still made when
+        # clicked, for this session only, from this rerun's result (what the page shows).
+        st.download_button("Clinical note", clinical_note(kb, result, *note_context()),
                            file_name="hipguide-clinical-note.md",
                            mime="text/markdown", icon=":material/description:", on_click="ignore",
                            help="The findings, triage, differential with its basis, and the plan (Markdown, for "
