@@ -59,10 +59,14 @@ REFERENCE = "Author et al. 2020: a cohort study of the test against a reference 
 PLAN_CARDS = 15
 
 
+def nothing(*_args) -> None:
+    """A callback with no work, where the page has one."""
+
+
 @st.fragment
 def why() -> None:
     st.header("Why", anchor=False)
-    st.selectbox("Explain", CONDITIONS, key="explain")
+    st.selectbox("Explain", CONDITIONS, key="explain", format_func=str.strip)
     st.markdown(SENTENCE)
     contrib = [{"order": i, "caption": f"{FINDINGS[i]} (present) — LR+ 2.5, clinical estimate", "lim_lo": -1.0,
                 "lim_hi": 1.0, "finding": FINDINGS[i], "recorded": "Present", "direction": "for" if i < 5 else "against",
@@ -81,7 +85,8 @@ def why() -> None:
 def sources() -> None:
     """The compact topic view beside the assessment, as ui.topic_view draws it with compact=True."""
     st.header("What the sources say", anchor=False)
-    st.selectbox("Topic in focus", [f"Topic {i}" for i in range(PLAN_CARDS)], key="focus")
+    st.selectbox("Topic in focus", [f"Topic {i}" for i in range(PLAN_CARDS)], key="focus", format_func=str.strip,
+                 help=SENTENCE)
     st.markdown("**Topic 0**")
     st.caption(SENTENCE)
     st.warning("**Sources disagree — direct conflict.** " + SENTENCE, icon="⚡")
@@ -99,15 +104,23 @@ def sources() -> None:
 
 st.title("Buttock & hip pain assessment (bare)", anchor=False)
 st.caption(SENTENCE)
-st.info("**Triage: ROUTINE** — Physiotherapy management. No red flag recorded so far.", icon="🩺")
+st.info("**Triage: ROUTINE** — Physiotherapy management. No red flag recorded so far.", icon=":material/check_circle:")
 with st.container(horizontal=True, vertical_alignment="bottom", gap="medium", key="toolbar"):
-    st.segmented_control("Phase", ["Acute", "Recovery", "Prevention"], default="Acute", key="phase")
-    st.number_input("Age", min_value=0, max_value=120, value=None, key="age", width=150, help=SENTENCE)
-    st.segmented_control("Sex", ["Female", "Male"], key="sex", help=SENTENCE)
-    st.download_button("Clinical note", SENTENCE * 30, file_name="note.md", on_click="ignore")  # made with the page
-    st.download_button("Clinical note PDF", lambda: SENTENCE * 20, file_name="note.pdf", on_click="ignore")
-    st.download_button("Patient handout", lambda: SENTENCE * 20, file_name="handout.pdf", on_click="ignore")
-    st.button("New patient", type="primary")
+    # The page's widget arguments too (formatting, persisted state, icons, help, callbacks): the same work
+    # for Streamlit per element.
+    st.segmented_control("Phase", ["acute", "recovery", "prevention"], default="acute", required=True, key="phase",
+                         format_func=str.capitalize, persist_state="session", help=SENTENCE)
+    st.number_input("Age", min_value=0, max_value=120, value=None, step=1, key="age", placeholder="years",
+                    persist_state="session", width=150, help=SENTENCE)
+    st.segmented_control("Sex", ["female", "male"], key="sex", format_func=str.capitalize, persist_state="session",
+                         help=SENTENCE)
+    st.download_button("Clinical note", SENTENCE * 30, file_name="note.md", mime="text/markdown",  # made with the page
+                       icon=":material/description:", on_click="ignore", help=SENTENCE)
+    st.download_button("Clinical note PDF", lambda: SENTENCE * 20, file_name="note.pdf", mime="application/pdf",
+                       icon=":material/picture_as_pdf:", on_click="ignore", help=SENTENCE)
+    st.download_button("Patient handout", lambda: SENTENCE * 20, file_name="handout.pdf", mime="application/pdf",
+                       icon=":material/print:", on_click="ignore", help=SENTENCE)
+    st.button("New patient", type="primary", icon=":material/restart_alt:", on_click=nothing, help=SENTENCE)
 with st.container(key="jump_links"):
     st.markdown("Go to: [Differential](#differential) · [Plan](#plan) · [What the sources say](#sources)")
 
@@ -123,16 +136,20 @@ with main:
             st.markdown(":red-badge[Red-flag screen] :gray-badge[Red flags]\n### " + FINDINGS[0])
             st.markdown("**How:** " + SENTENCE + "\n\n**Positive if:** " + SENTENCE)
             with st.container(horizontal=True):
-                st.button("Yes", key="yes", type="primary", icon=":material/check:")
-                st.button("No", key="no", icon=":material/close:")
-                st.button("Skip", key="skip", icon=":material/skip_next:", type="tertiary")
-            st.selectbox("Jump to any finding", FINDINGS, index=None, key="jump", help=SENTENCE)
+                st.button("Yes", key="yes", type="primary", icon=":material/check:", on_click=nothing, args=(0,),
+                          help="Present")
+                st.button("No", key="no", icon=":material/close:", on_click=nothing, args=(1,), help="Checked and absent")
+                st.button("Skip", key="skip", icon=":material/skip_next:", type="tertiary", on_click=nothing, args=(2,),
+                          help=SENTENCE)
+            st.selectbox("Jump to any finding", FINDINGS, index=None, key="jump", on_change=nothing, format_func=str.strip,
+                         placeholder="Type to search the findings…", help=SENTENCE)
         st.header("Findings", anchor=False)
         rows = [{"id": f"r{i}", "label": f"Region {i}: a place on the body", "view": "Back", "finding": f"f{i}",
                  "sets": FINDINGS[i], "marked": i == 5, "pain": "Pain marked" if i == 5 else "Not marked",
                  "referral": ["essential", "spillover", "none"][i % 3], "muscles": "none of the likely conditions' muscles",
                  "cx": 10.0 + i, "cy": 20.0 + i} for i in range(36)]
-        st.vega_lite_chart(charts.chart_data(rows), body_map_spec(), key="body_map", on_select="rerun", width="stretch")
+        st.vega_lite_chart(charts.chart_data(rows), body_map_spec(), key="body_map", on_select=nothing,
+                           selection_mode=["region_pick"], width="stretch", alt=SENTENCE)
         st.caption(SENTENCE)
         st.checkbox("Pain drawing complete", key="drawing", help=SENTENCE)
         st.caption(SENTENCE)
@@ -147,6 +164,7 @@ with main:
                     for i in range(n):
                         with cols[i % 2]:
                             st.segmented_control(FINDINGS[k + i], ["present", "absent"], key=f"f{k + i}", help=SENTENCE,
+                                                 format_func=str.capitalize,
                                                  persist_state="session")
             k += n
     with results:
@@ -167,7 +185,7 @@ with main:
     st.caption(SENTENCE)
     st.info(SENTENCE, icon=":material/info:")
     st.pills("Compare the sources on", [f"⚡ Topic {i}" if i % 2 else f"Topic {i}" for i in range(PLAN_CARDS)],
-             key="compare_pick", help=SENTENCE)
+             key="compare_pick", on_change=nothing, format_func=str.strip, help=SENTENCE)
     cols = st.columns(2)
     for i in range(PLAN_CARDS):
         with cols[i % 2], st.container(border=True):
