@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, load_knowledge
 from ui.assessment_state import FINDING_TAB_KEY, finding_key, finding_tab
+
+ASSESSMENT_PAGE = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 
 
 @functools.cache

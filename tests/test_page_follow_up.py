@@ -9,8 +9,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from conftest import ASSESSMENT_PAGE
-from page_driver import downloads, finding_control
+from page_driver import ASSESSMENT_PAGE, downloads, finding_control
 from privacy import disk_writes
 from streamlit.testing.v1 import AppTest
 
