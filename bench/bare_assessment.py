@@ -184,8 +184,9 @@ with main:
     st.header("Plan — acute phase", anchor=False)
     st.caption(SENTENCE)
     st.info(SENTENCE, icon=":material/info:")
-    st.pills("Compare the sources on", [f"⚡ Topic {i}" if i % 2 else f"Topic {i}" for i in range(PLAN_CARDS)],
-             key="compare_pick", on_change=nothing, format_func=str.strip, help=SENTENCE)
+    st.selectbox("Compare the sources on", [f"⚡ Topic {i}" if i % 2 else f"Topic {i}" for i in range(PLAN_CARDS)],
+                 index=None, key="compare_pick", on_change=nothing, format_func=str.strip,
+                 placeholder="Choose one of the plan's topics…", help=SENTENCE)
     cols = st.columns(2)
     for i in range(PLAN_CARDS):
         with cols[i % 2], st.container(border=True):

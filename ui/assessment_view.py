@@ -273,10 +273,11 @@ def render_plan(kb: KnowledgeBase, result: Assessment) -> None:
     # brings a topic's sources into focus in "What the sources say".
     comparable = {item.topic: item for item in result.plan if item.conflict or item.sources}
     if comparable:
-        st.pills("Compare the sources on", list(comparable), key=COMPARE_PICK_KEY, on_change=_focus_picked_topic,
-                 format_func=lambda t: ("⚡ " if comparable[t].conflict else "") + comparable[t].label,
-                 help="Shows what each source says on this topic, verbatim, under “What the sources say”. "
-                      "⚡ marks a topic on which the sources disagree.")
+        st.selectbox("Compare the sources on", list(comparable), index=None, key=COMPARE_PICK_KEY,
+                     on_change=_focus_picked_topic, placeholder="Choose one of the plan's topics…",
+                     format_func=lambda t: ("⚡ " if comparable[t].conflict else "") + comparable[t].label,
+                     help="Shows what each source says on this topic, verbatim, under “What the sources say”. "
+                          "⚡ marks a topic on which the sources disagree.")
     columns = st.columns(2, gap="small")
     for i, item in enumerate(result.plan):
         with columns[i % 2], st.container(border=True):
