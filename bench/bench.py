@@ -575,7 +575,7 @@ def bench_browser(quick: bool) -> None:
     import bare_data
     from playwright.sync_api import sync_playwright
     from sessions import PHASES, distinct_cases, run_sessions
-    from ui_helpers import STATE_OPTIONS, name_pattern, new_page, open_app, open_tab, set_finding, tab_of_control, wait_quiet
+    from ui_helpers import name_pattern, new_page, open_app, open_tab, set_finding, wait_quiet
 
     from hipguide.knowledge import load_knowledge
     with tempfile.TemporaryDirectory(prefix="hipguide-bench-") as tmp_name:
@@ -614,10 +614,7 @@ def bench_browser(quick: bool) -> None:
                 for k in range(first, first + ASSESSMENT_TICKS):
                     option = bare.get_by_role("radiogroup", name=name_pattern(bare_data.FINDINGS[k])).get_by_role("radio").nth(0)
                     _click_settled_ms(bare, option, "bare")
-                finding = kb.findings[toggled]
-                open_tab(real, tab_of_control(kb)[toggled])
-                real_option = real.get_by_role("radiogroup", name=name_pattern(finding.label)).get_by_role("radio").nth(
-                    STATE_OPTIONS.index("present"))
+                real_option = _finding_option(real, kb, toggled)
                 bare_option = bare.get_by_role("radiogroup", name=name_pattern(bare_data.FINDINGS[first + ASSESSMENT_TICKS])
                                                ).get_by_role("radio").nth(0)
                 t_real, t_bare = [], []

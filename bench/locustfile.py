@@ -44,7 +44,7 @@ from streamlit_client import ProtocolError, StreamlitClient  # noqa: E402
 
 from hipguide.exports import md_escape  # noqa: E402
 from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, load_knowledge  # noqa: E402
-from ui.assessment_data import finding_controls, finding_tab_title  # noqa: E402
+from ui.assessment_data import finding_tabs  # noqa: E402
 
 FINDING_PREFIX, PHASE_KEY, AGE_KEY, FINDING_TAB_KEY = "pt.f.", "pt.phase", "pt.age", "ui.finding_tab"
 YES, NO = "Yes", "No"  # the finding controls' options as shown
@@ -52,7 +52,7 @@ YES, NO = "Yes", "No"  # the finding controls' options as shown
 KB = load_knowledge(os.environ.get("HIPGUIDE_KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR)
 VIGNETTES = [v for _, v in sorted(KB.vignettes.items())]
 # The page draws one tab of findings at a time: each finding's tab, and every finding in the page's order.
-TAB_OF = {c.id: finding_tab_title(group, title) for group, title, controls in finding_controls(KB) for c in controls}
+TAB_OF = finding_tabs(KB)
 PAGE_ORDER = list(TAB_OF)
 
 # Every sample of this run, for the step measurements: (end time, kind, seconds, ok).

@@ -21,7 +21,7 @@ from streamlit_server import StreamlitServer, copy_knowledge  # noqa: E402
 
 from hipguide.exports import md_escape  # noqa: E402
 from hipguide.knowledge import load_knowledge  # noqa: E402
-from ui.assessment_data import finding_controls, finding_tab_title  # noqa: E402
+from ui.assessment_data import finding_tabs  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def test_client_records_a_patient_downloads_the_note_and_starts_a_new_patient(se
         first = client.open()
         assert first.exceptions == []
         # The controls are found by their keys: the open tab's findings, the tabs, the phase and the age.
-        tabs = {c.id: finding_tab_title(group, title) for group, title, controls in finding_controls(kb) for c in controls}
+        tabs = finding_tabs(kb)
         first_tab = next(iter(tabs.values()))
         assert {f"pt.f.{fid}" for fid, tab in tabs.items() if tab == first_tab} == set(client.keys("pt.f."))
         assert client.widget("ui.finding_tab").kind == "tab_container"

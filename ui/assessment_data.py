@@ -122,6 +122,12 @@ def red_flag_screen(kb: KnowledgeBase, result: Assessment) -> str:
     return text + "."
 
 
+def finding_tabs(kb: KnowledgeBase) -> dict[str, str]:
+    """Each finding's tab label (the tab's state in the session), in the page's order: worked out once."""
+    return kb.derived("finding_tabs", lambda: {c.id: finding_tab_title(group, title)
+                                               for group, title, controls in finding_controls(kb) for c in controls})
+
+
 def finding_help(finding: Finding) -> str | None:
     """The one-line how-to and what counts as positive, for a tooltip."""
     parts = []

@@ -12,7 +12,7 @@ import streamlit as st
 
 from hipguide import bodymap
 from hipguide.knowledge import KnowledgeBase
-from ui.assessment_data import ABSENT, PRESENT, case_from_states, finding_controls, finding_tab_title
+from ui.assessment_data import ABSENT, PRESENT, case_from_states, finding_tabs
 from ui.formats import selected_regions
 
 PATIENT_PREFIX = "pt."
@@ -97,8 +97,7 @@ def new_patient() -> None:
 
 def finding_tab(kb: KnowledgeBase, finding_id: str) -> str:
     """The title of the tab that holds a finding's control."""
-    return next(finding_tab_title(group, title) for group, title, controls in finding_controls(kb)
-                if any(c.id == finding_id for c in controls))
+    return finding_tabs(kb)[finding_id]
 
 
 def body_map_key() -> str:
