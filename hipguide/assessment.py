@@ -520,16 +520,31 @@ def _shift_if(model: _ConditionModel, r: ConditionResult, finding: str, ratio: f
     if rule is not None:
         known = rule.evaluate(present | {finding}, absent) if present_now else rule.evaluate(present, absent | {finding})
         if known is not None or r.rules_known.get(rule.id) is not None:
-            # The rule decides: its findings leave the group, its result joins it.
+            # The rule decides: its findings leave whichever units hold them now (they need not share one),
+            # and its result joins the rule's unit.
             rule_unit = next(u for rl, u in model.composites if rl is rule)
-            before = r.units.get(rule_unit, [])
             members = set(rule.findings) | {rule.id}
-            after = [e for ident, e in before if ident not in members]
-            if known is not None:
-                after.append(math.log(known[1]))
-            return r.log_odds + unit_effect(after) - unit_effect([e for _, e in before])
+            log_odds = r.log_odds
+            for u in {rule_unit} | {model.rows[f][1] for f in rule.findings if f in model.rows}:
+                before = r.units.get(u, [])
+                after = [e for ident, e in before if ident not in members]
+                if u == rule_unit and known is not None:
+                    after.append(math.log(known[1]))
+                log_odds += unit_effect(after) - unit_effect([e for _, e in before])
+            return log_odds
     before = [e for _, e in r.units.get(unit, [])]
     return r.log_odds + unit_effect([*before, effect]) - unit_effect(before)
+
+
+def _strongest(unit: list[tuple[str, float]]) -> tuple[float, float]:
+    """A unit's strongest evidence for (>= 0) and against (<= 0): what unit_effect counts."""
+    effects = [e for _, e in unit]
+    return max(0.0, *effects), min(0.0, *effects)
+
+
+def _added(effect: float, best_for: float, best_against: float) -> float:
+    """What one more piece of evidence adds to a unit's count: only what goes beyond its strongest so far."""
+    return max(effect - best_for, 0.0) if effect > 0 else min(effect - best_against, 0.0)
 
 
 def next_questions(kb: KnowledgeBase, case: Case, results: list[ConditionResult], limit: int = 5,
@@ -544,20 +559,29 @@ def next_questions(kb: KnowledgeBase, case: Case, results: list[ConditionResult]
     present, absent = frozenset(case.findings), frozenset(case.absent)
     assessed = present | absent | set(unsafe)
     models = _evidence_model(kb)
-    # Each leading condition with its evidence model and likelihood ratios, looked up once.
-    leaders = [(r, models[r.condition], kb.likelihood_ratios.get(r.condition, {})) for r in results[:4]]
+    # Each leading condition with its evidence model and, per evidence unit, the strongest evidence for and
+    # against it holds now: worked out once, so a finding's shift is two comparisons.
+    leaders = [(r, models[r.condition], {unit: _strongest(effects) for unit, effects in r.units.items()})
+               for r in results[:4]]
     candidates: dict[str, NextQuestion] = {}
     for finding, spec in kb.findings.items():
         if finding in assessed or spec.group == "red_flag":
             continue
         score, if_present, if_absent = 0.0, {}, {}
-        for r, model, ratios in leaders:
-            lr = ratios.get(finding)
-            if lr is None:
+        for r, model, strongest in leaders:
+            row = model.rows.get(finding)
+            if row is None:
                 continue
+            lr, unit, ln_pos, ln_neg = row
+            if finding in model.rule_of:  # it may settle a composite rule: the rule's result replaces its findings
+                lo_pos = _shift_if(model, r, finding, lr.lr_positive, present, absent, True)
+                lo_neg = _shift_if(model, r, finding, lr.lr_negative, present, absent, False)
+            else:  # it joins its unit, which counts only its strongest evidence each way
+                best_for, best_against = strongest.get(unit, (0.0, 0.0))
+                lo_pos = r.log_odds + _added(ln_pos, best_for, best_against)
+                lo_neg = r.log_odds + _added(ln_neg, best_for, best_against)
             # Within the shown bounds: a question that cannot move the shown probability is not suggested.
-            p_pos = _bounded(sigmoid(_shift_if(model, r, finding, lr.lr_positive, present, absent, True)))
-            p_neg = _bounded(sigmoid(_shift_if(model, r, finding, lr.lr_negative, present, absent, False)))
+            p_pos, p_neg = _bounded(sigmoid(lo_pos)), _bounded(sigmoid(lo_neg))
             score += (abs(p_pos - r.probability) + abs(p_neg - r.probability)) / 2
             if_present[r.condition], if_absent[r.condition] = p_pos, p_neg
         if score > 1e-3:

@@ -36,6 +36,8 @@ class TopicConflict:
     conflicting_claim_ids: set[str] = field(default_factory=set)
     voices: dict[str, set[str]] = field(default_factory=dict)  # stance -> independent voices
     voice_of: dict[str, str] = field(default_factory=dict)  # source -> the independent voice it speaks for
+    # The voice lists, worked out once: a topic's claims do not change after it is built, and every plan asks.
+    _voice_lists: dict[frozenset[str] | None, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def conflict(self) -> bool:
@@ -49,8 +51,12 @@ class TopicConflict:
     def kinds(self) -> list[ConflictType]:
         return sorted(self.pair_kinds, key=SEVERITY.__getitem__, reverse=True)
 
-    def _voices(self, stances: frozenset[str]) -> list[str]:
-        return sorted({self.voice_of.get(c.source, c.source) for c in self.claims if c.stance in stances})
+    def _voices(self, stances: frozenset[str] | None) -> list[str]:
+        known = self._voice_lists.get(stances)
+        if known is None:
+            known = self._voice_lists[stances] = tuple(sorted({
+                self.voice_of.get(c.source, c.source) for c in self.claims if stances is None or c.stance in stances}))
+        return list(known)
 
     def sources_for(self) -> list[str]:
         """The independent voices for (recommend or conditional): a duplicated article is named once."""
@@ -61,7 +67,7 @@ class TopicConflict:
         return self._voices(AGAINST)
 
     def all_voices(self) -> list[str]:
-        return sorted({self.voice_of.get(c.source, c.source) for c in self.claims})
+        return self._voices(None)
 
 
 Scope = tuple[str, frozenset[str], str | None]  # (target, phases, manner): all a pair depends on

@@ -128,3 +128,19 @@ def test_the_order_findings_were_ticked_in_does_not_matter(kb, data):
                         sex=case.sex)).to_dict()
     assert a == b
     json.dumps(a)  # the result is plain JSON
+
+
+@given(data=st.data())
+@SETTINGS
+def test_a_suggested_question_shows_what_recording_its_answer_would_show(kb, data):
+    """"If positive → x %, if negative → y %": recording that answer gives exactly those probabilities."""
+    case = data.draw(cases(kb))
+    result = assess(kb, case)
+    for question in result.next_questions:
+        for answer, shown in (("present", question.if_present), ("absent", question.if_absent)):
+            answered = case.model_copy(update={
+                "findings": [*case.findings, question.finding] if answer == "present" else case.findings,
+                "absent": [*case.absent, question.finding] if answer == "absent" else case.absent})
+            after = {r.condition: r.probability for r in assess(kb, answered).differential}
+            for condition, probability in shown.items():
+                assert probability == pytest.approx(after[condition], abs=1e-9), (question.finding, answer, condition)
