@@ -31,6 +31,31 @@ def _clear_streamlit_caches():
     st.cache_resource.clear()
 
 
+class Clock:
+    """Stands in for the app's clock: a hand edit is served once the app next looks at the files."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def after_the_recheck_interval(self) -> None:
+        from ui.common import KNOWLEDGE_RECHECK_S
+
+        self.now += KNOWLEDGE_RECHECK_S
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """The app's clock for looking at the knowledge files again, held still until a test moves it on."""
+    from ui import common
+
+    fake = Clock()
+    monkeypatch.setattr(common, "_clock", fake)
+    return fake
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return load_knowledge(DEFAULT_KNOWLEDGE_DIR)

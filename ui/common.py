@@ -7,6 +7,7 @@ Only knowledge (public, identical for everyone) is cached globally. Patient find
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,12 @@ from hipguide.knowledge import DEFAULT_KNOWLEDGE_DIR, KnowledgeBase, knowledge_f
 from hipguide.yamlio import KnowledgeError, Problem
 
 KNOWLEDGE_ENV = "HIPGUIDE_KNOWLEDGE_DIR"
+# How often a rerun looks at the knowledge files on disk (and, no more often than gitstore's interval, fetches
+# other replicas' saves). Looking costs a stat per file, about a millisecond, on every click of every session;
+# a hand edit or another replica's save is served within this interval, and a save made here at once
+# (knowledge_changed).
+KNOWLEDGE_RECHECK_S = 1.0
+_clock = time.monotonic  # the tests move it on rather than wait
 
 
 def knowledge_dir() -> str:
@@ -41,6 +48,32 @@ def _last_good() -> dict[str, KnowledgeBase]:
     return {}
 
 
+@st.cache_resource(show_spinner=False)
+def _last_check() -> dict[str, tuple[float, str]]:
+    # Knowledge only (never patient data): when this process last looked at a folder's files, and their signature.
+    return {}
+
+
+def knowledge_changed(root: str | None = None) -> None:
+    """A save in this process changed the files: the next rerun looks at them, whatever the interval."""
+    _last_check().pop(root or knowledge_dir(), None)
+
+
+def _signature(root: str) -> str:
+    now = _clock()
+    seen = _last_check().get(root)
+    if seen is not None and now - seen[0] < KNOWLEDGE_RECHECK_S:
+        return seen[1]
+    # Other replicas' saves: a fetch from the central repository at most every few seconds (and an
+    # interrupted save finished or undone); the files it brings change the signature below.
+    sync_knowledge(Path(root))
+    # A short key for the cache: Streamlit hashes arguments on every call, and a long tuple costs ms. The
+    # cache lives in this process, so the process's own tuple hash (64 bits) is key enough.
+    digest = f"{hash(knowledge_fingerprint(root)):x}"
+    _last_check()[root] = (now, digest)
+    return digest
+
+
 @dataclass
 class LoadedKnowledge:
     kb: KnowledgeBase | None
@@ -49,13 +82,7 @@ class LoadedKnowledge:
 
 def get_knowledge() -> LoadedKnowledge:
     root = knowledge_dir()
-    # Other replicas' saves: a fetch from the central repository at most every few seconds (and an
-    # interrupted save finished or undone); the files it brings change the signature below.
-    sync_knowledge(Path(root))
-    # A short key for the cache: Streamlit hashes arguments on every call, and a long tuple costs ms. The
-    # cache lives in this process, so the process's own tuple hash (64 bits) is key enough.
-    digest = f"{hash(knowledge_fingerprint(root)):x}"
-    loaded = _load(root, digest)
+    loaded = _load(root, _signature(root))
     if isinstance(loaded, KnowledgeBase):
         return LoadedKnowledge(loaded, [])
     return LoadedKnowledge(_last_good().get(root), loaded)

@@ -17,6 +17,7 @@ import streamlit as st
 from hipguide.editing import yaml_as_data
 from hipguide.editorial import EditError, SaveResult, StaleVersionError, diff
 from hipguide.exports import md_escape
+from ui.common import knowledge_changed
 
 HELD = "held_versions"
 STALE = "stale_saves"
@@ -70,11 +71,13 @@ def submit(save: Callable[[], SaveResult], *, what: str, success: Callable[[Save
     try:
         result = save()
     except StaleVersionError as exc:
+        knowledge_changed()  # someone else's save: show theirs on the next rerun, whatever the recheck interval
         st.session_state.setdefault(STALE, {})[exc.path] = {"theirs": exc.theirs, "yours": exc.yours, "version": exc.version}
         st.rerun()
     except EditError as exc:
         show_problems(f"{what} was refused.", exc)
         return
+    knowledge_changed()  # the next rerun serves what was just saved
     for rel in rels:
         st.session_state.get(STALE, {}).pop(rel, None)
     release(*rels)
