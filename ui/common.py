@@ -48,9 +48,15 @@ def _last_good() -> dict[str, KnowledgeBase]:
     return {}
 
 
+@dataclass(frozen=True)
+class LoadedKnowledge:
+    kb: KnowledgeBase | None
+    problems: list[Problem]
+
+
 @st.cache_resource(show_spinner=False)
-def _last_check() -> dict[str, tuple[float, str]]:
-    # Knowledge only (never patient data): when this process last looked at a folder's files, and their signature.
+def _last_check() -> dict[str, tuple[float, LoadedKnowledge]]:
+    # Knowledge only (never patient data): when this process last looked at a folder's files, and what it served.
     return {}
 
 
@@ -59,7 +65,8 @@ def knowledge_changed(root: str | None = None) -> None:
     _last_check().pop(root or knowledge_dir(), None)
 
 
-def _signature(root: str) -> str:
+def get_knowledge() -> LoadedKnowledge:
+    root = knowledge_dir()
     now = _clock()
     seen = _last_check().get(root)
     if seen is not None and now - seen[0] < KNOWLEDGE_RECHECK_S:
@@ -69,23 +76,11 @@ def _signature(root: str) -> str:
     sync_knowledge(Path(root))
     # A short key for the cache: Streamlit hashes arguments on every call, and a long tuple costs ms. The
     # cache lives in this process, so the process's own tuple hash (64 bits) is key enough.
-    digest = f"{hash(knowledge_fingerprint(root)):x}"
-    _last_check()[root] = (now, digest)
-    return digest
-
-
-@dataclass
-class LoadedKnowledge:
-    kb: KnowledgeBase | None
-    problems: list[Problem]
-
-
-def get_knowledge() -> LoadedKnowledge:
-    root = knowledge_dir()
-    loaded = _load(root, _signature(root))
-    if isinstance(loaded, KnowledgeBase):
-        return LoadedKnowledge(loaded, [])
-    return LoadedKnowledge(_last_good().get(root), loaded)
+    loaded = _load(root, f"{hash(knowledge_fingerprint(root)):x}")
+    served = (LoadedKnowledge(loaded, []) if isinstance(loaded, KnowledgeBase)
+              else LoadedKnowledge(_last_good().get(root), loaded))
+    _last_check()[root] = (now, served)
+    return served
 
 
 def knowledge_or_stop() -> KnowledgeBase:
