@@ -48,7 +48,7 @@ with assessment:
         render_interview(kb, result)
         st.header("Findings", anchor=False)
         view.render_body_map(kb, result)
-        view.render_findings(kb, result)
+        view.render_findings(kb, result, state)
     with results:
         view.render_differential(kb, result)
         view.render_why(kb, result)

@@ -2,7 +2,8 @@
 same way, filled with static data and no logic. Run: streamlit run bench/bare_assessment.py
 
 As the page does: the layout's style block; the guided interview with its three buttons and a 91-option
-jump list; 7 tabs of findings of which only the open one's two-option controls are drawn (stateful tabs);
+jump list; 7 tabs of findings of which only the open one's two-option controls are drawn (stateful tabs), each
+with a callback;
 3 Vega-Lite charts from cached specs (the body map with three body outlines and 36 regions); the "why"
 section and the comparison column as fragments, their details in expanders drawn only while open; 15 plan
 cards; the follow-up section's outcome entry and uploader."""
@@ -164,8 +165,7 @@ with main:
                     for i in range(n):
                         with cols[i % 2]:
                             st.segmented_control(FINDINGS[k + i], ["present", "absent"], key=f"f{k + i}", help=SENTENCE,
-                                                 format_func=str.capitalize,
-                                                 persist_state="session")
+                                                 format_func=str.capitalize, on_change=nothing, args=(k + i,))
             k += n
     with results:
         st.header("Differential", anchor=False)

@@ -462,3 +462,18 @@ def test_the_red_flag_tab_holds_the_new_questions_and_the_risk_factors_the_rules
     assert banner(app).type == "success"
     record(app, ["risk_prosthetic_hip"])
     assert "no rule fired" in banner(app).value and banner(app).type == "info"
+
+
+def test_a_cleared_answer_is_not_assessed_again_in_every_view(app, page_kb):
+    """Clicking the selected option again clears it: not in the record, the summary or the engine's case."""
+    record(app, ["aggr_sitting", "aggr_driving"])
+    finding(app, "aggr_sitting").set_value(None).run()
+    assert not app.exception
+    summary = next(c.value for c in app.caption if c.value.startswith("**Present:**"))
+    assert label_escape(page_kb.findings["aggr_sitting"].label) not in summary
+    assert label_escape(page_kb.findings["aggr_driving"].label) in summary
+    assert finding(app, "aggr_sitting").value is None
+    # The interview's answer to a finding whose control is in view shows in that control at once.
+    app.selectbox(key="pt.interview.jump").set_value("aggr_sitting").run()
+    answer(app, "No")
+    assert finding(app, "aggr_sitting").value == "absent"

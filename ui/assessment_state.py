@@ -2,6 +2,11 @@
 
 Everything about the patient lives in `st.session_state` under keys starting with `pt.`, and nowhere
 else: not in a global cache, a module global, a log or a file. "New patient" deletes those keys.
+
+The findings recorded live in one dict (RECORDED_KEY): the one record every control writes to. A finding's
+control (`pt.f.<finding>`) is drawn only while its tab is open, shows what the record holds and writes
+its clicks back into it; the controls of closed tabs are not kept, so the session holds a handful of
+keys rather than one per finding (Streamlit looks through all of them for every selectbox drawn).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from ui.formats import selected_regions
 
 PATIENT_PREFIX = "pt."
 FINDING_PREFIX = "pt.f."
+RECORDED_KEY = "pt.recorded_findings"  # {finding id: "present" | "absent"}; a finding not in it is not assessed
 PHASE_KEY = "pt.phase"
 AGE_KEY = "pt.age"
 SEX_KEY = "pt.sex"
@@ -35,11 +41,16 @@ def finding_key(finding_id: str) -> str:
     return FINDING_PREFIX + finding_id
 
 
+def recorded(state: dict | None = None) -> dict[str, str]:
+    """The findings recorded so far: {finding id: "present" | "absent"} (from a snapshot, if given)."""
+    found = (st.session_state if state is None else state).get(RECORDED_KEY)
+    return found if found is not None else {}
+
+
 def finding_states(kb: KnowledgeBase, state: dict | None = None) -> dict[str, str | None]:
     """Each known finding's state: "present", "absent" or None (not assessed)."""
-    # One snapshot of the session's state: a few times faster than a lookup per finding.
-    state = st.session_state.to_dict() if state is None else state
-    return {fid: state.get(finding_key(fid)) for fid in kb.findings}
+    answers = recorded(state)
+    return {fid: answers.get(fid) for fid in kb.findings}
 
 
 def current_case(kb: KnowledgeBase, state: dict | None = None) -> dict:
@@ -51,13 +62,39 @@ def current_case(kb: KnowledgeBase, state: dict | None = None) -> dict:
     return case
 
 
+def record_finding(finding_id: str, state: str | None) -> None:
+    """Record a finding as present, absent or (None) not assessed. Its control, if drawn, shows the record
+    on the next rerun (show_recorded)."""
+    answers = dict(recorded())
+    if state is None:
+        answers.pop(finding_id, None)
+    else:
+        answers[finding_id] = state
+    st.session_state[RECORDED_KEY] = answers
+
+
+def control_changed(finding_id: str) -> None:
+    """Callback of a finding's control: the clinician's click goes into the record."""
+    record_finding(finding_id, st.session_state.get(finding_key(finding_id)))
+
+
+def show_recorded(finding_ids: list[str], state: dict) -> None:
+    """Before a tab's controls are drawn: each shows what the record holds, whether the tab was just opened or
+    the record changed elsewhere (the interview, the body map)."""
+    answers = recorded(state)
+    for fid in finding_ids:
+        key = finding_key(fid)
+        if state.get(key) != answers.get(fid):
+            st.session_state[key] = answers.get(fid)
+
+
 def answer(finding_id: str, state: str | None) -> None:
     """Callback of the interview's Yes / No / Skip: record the answer (None = skip, left not assessed)."""
     if state is None:
         skipped = list(st.session_state.get(SKIPPED_KEY, []))
         st.session_state[SKIPPED_KEY] = [*skipped, finding_id]
     else:
-        st.session_state[finding_key(finding_id)] = state
+        record_finding(finding_id, state)
     st.session_state.pop(FOCUS_KEY, None)
 
 
@@ -115,9 +152,9 @@ def on_body_map_click(kb: KnowledgeBase, chart_key: str) -> Callable[[], None]:
         present = {f for f, v in states.items() if v == PRESENT}
         after = bodymap.toggle_regions(kb, selected_regions(selection), present)
         for fid in after - present:
-            st.session_state[finding_key(fid)] = PRESENT  # also turns "absent" into present
+            record_finding(fid, PRESENT)  # also turns "absent" into present
         for fid in present - after:
-            st.session_state[finding_key(fid)] = None
+            record_finding(fid, None)
         if selected_regions(selection):
             st.session_state[MAP_NONCE_KEY] = st.session_state.get(MAP_NONCE_KEY, 0) + 1
 

@@ -45,9 +45,11 @@ from ui.assessment_state import (
     PHASE_KEY,
     SEX_KEY,
     body_map_key,
+    control_changed,
     finding_key,
     new_patient,
     on_body_map_click,
+    show_recorded,
 )
 from ui.follow_up import note_context
 from ui.layout import JUMP_LINKS_KEY
@@ -143,7 +145,8 @@ def render_body_map(kb: KnowledgeBase, result: Assessment) -> None:
             st.caption("Counted as absent (not marked): " + md_escape(", ".join(unmarked)) + ".")
 
 
-def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
+def render_findings(kb: KnowledgeBase, result: Assessment, state: dict) -> None:
+    """The findings by tab; `state` is the snapshot of the session this rerun started from."""
     groups = finding_controls(kb)
     present, absent = set(result.case.findings), set(result.case.absent)
     st.caption("Each finding is **present** (Yes), **absent** (No: checked and negative) or, until you click, "
@@ -152,13 +155,14 @@ def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
     st.markdown(red_flag_screen(kb, result))
     st.caption(recorded_summary(kb, result))
     cautions = result.cautions
-    # Only the open tab's controls are drawn: a click then redraws one group, not all 91 controls. The
-    # others keep their answers in the session while hidden (persist_state).
+    # Only the open tab's controls are drawn: a click then redraws one group, not all 91 controls. Every
+    # answer lives in the session's record of findings (ui.assessment_state), which a tab's controls show.
     tabs = st.tabs([finding_tab_title(group, title) for group, title, _ in groups], key=FINDING_TAB_KEY,
                    on_change="rerun")
     for tab, (_group, _title, controls) in zip(tabs, groups, strict=True):
         if not tab.open:
             continue
+        show_recorded([c.id for c in controls], state)
         with tab:
             n_yes = sum(c.id in present for c in controls)
             n_no = sum(c.id in absent for c in controls)
@@ -170,7 +174,7 @@ def render_findings(kb: KnowledgeBase, result: Assessment) -> None:
                         st.warning(caution_line(kb, cautions[control.id]), icon=":material/do_not_touch:")
                     st.segmented_control(control.label, [PRESENT, ABSENT], key=finding_key(control.id),
                                          format_func=OPTION_WORDS.__getitem__, help=control.help,
-                                         persist_state="session")
+                                         on_change=control_changed, args=(control.id,))
 
 
 # --- results ------------------------------------------------------------------------------------
