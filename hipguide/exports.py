@@ -7,7 +7,7 @@ Text from sources and editors is emitted as Markdown-escaped text, never as HTML
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,6 +39,21 @@ def md_escape(text: str) -> str:
     return text
 
 
+def knowledge_escape(kb: KnowledgeBase) -> Callable[[str], str]:
+    """md_escape for the knowledge's own text (labels, actions, advice, references), remembered with the
+    knowledge base: the note escapes the same few hundred strings on every rerun. Knowledge only: text
+    about a patient (an age band, a note, an uploaded record) goes through md_escape itself."""
+    memo: dict[str, str] = kb.derived("md_escaped_knowledge_text", dict)
+
+    def escape(text: str) -> str:
+        found = memo.get(text)
+        if found is None:
+            found = memo[text] = md_escape(text)
+        return found
+
+    return escape
+
+
 def pct(p: float) -> str:
     """A probability as shown to clinicians; the engine's bounds (1%, 97%) read as "≤1%" and "≥97%"."""
     return "≤1%" if p <= 0.01 else "≥97%" if p >= 0.97 else f"{p:.0%}"
@@ -47,45 +62,46 @@ def pct(p: float) -> str:
 def clinical_note(kb: KnowledgeBase, result: Assessment, earlier: Sequence[VisitRecord] = (),
                   visit_date: dt.date | None = None) -> str:
     """The note for the record; with earlier visit records, the outcome figures' change since them."""
+    known = knowledge_escape(kb)  # the knowledge's own text; what comes from the patient's record is escaped as it comes
     label = {fid: f.label for fid, f in kb.findings.items()}
     cond = {cid: c.label for cid, c in kb.conditions.items()}
     lines = ["# HipGuide assessment note", "", f"_{DISCLAIMER}_", "", f"**Phase:** {result.case.phase}"]
     lines.append(f"**Age:** {result.case.age if result.case.age is not None else 'not recorded'}")
     lines.append(f"**Sex:** {result.case.sex or 'not recorded'}")
     lines += ["", "## Findings", ""]
-    lines += [f"- Present: {md_escape(label[f])}" for f in result.case.findings] or ["- None recorded as present"]
-    lines += [f"- Checked, absent: {md_escape(label[f])}" for f in result.case.absent]
+    lines += [f"- Present: {known(label[f])}" for f in result.case.findings] or ["- None recorded as present"]
+    lines += [f"- Checked, absent: {known(label[f])}" for f in result.case.absent]
     lines += outcome_note_lines(kb, result, earlier, visit_date)
     tri = result.triage
     lines += ["", f"## Triage: {tri.level.upper()} — {tri.headline}", ""]
     for r in tri.reasons:
-        fired = ", ".join(md_escape(label.get(f, f)) for f in r.findings)
+        fired = ", ".join(known(label.get(f, f)) for f in r.findings)
         kind = "safety-netting" if r.safety_net else r.level
         review = f" Review within {r.review_within_weeks} week(s)." if r.review_within_weeks else ""
-        lines.append(f"- **{md_escape(r.label)}** ({kind}) — because: {fired}. Action: {md_escape(r.action)}{review} "
-                     f"_Basis: {md_escape(r.reference)}_")
+        lines.append(f"- **{known(r.label)}** ({kind}) — because: {fired}. Action: {known(r.action)}{review} "
+                     f"_Basis: {known(r.reference)}_")
     if not tri.red_flag:
         lines.append("- No red flag recorded. Routine physiotherapy management.")
     note = tri.not_assessed_note()
     if note:
         lines.append(f"- {md_escape(note)}")
     for c in result.cautions.values():
-        lines.append(f"- Examination caution — {md_escape(label.get(c.finding, c.finding))}: {md_escape(c.warning)}")
+        lines.append(f"- Examination caution — {known(label.get(c.finding, c.finding))}: {known(c.warning)}")
     lines += ["", "## Differential (post-test probability per condition)", "", f"_{md_escape(result.sufficiency_note)}_", ""]
     if result.none_fits:
         lines += [f"**None of these fits.** {md_escape(result.none_fits_note or '')}", ""]
-        lines += [f"- Consider: {md_escape(o.label)}. {md_escape(o.action)}" for o in result.consider] + [""]
+        lines += [f"- Consider: {known(o.label)}. {known(o.action)}" for o in result.consider] + [""]
     lines += [f"_{md_escape(note)}_" for note in result.notes]
     rules = {r.id: r.label for r in kb.composite_rules}
     for r in result.differential:
-        lines.append(f"- **{md_escape(cond[r.condition])}**: {pct(r.probability)} "
+        lines.append(f"- **{known(cond[r.condition])}**: {pct(r.probability)} "
                      f"(pre-test {pct(r.prior)}, {md_escape(r.prior_basis)})")
         for c in r.contributions:
-            name = md_escape(rules.get(c.finding, label.get(c.finding, c.finding)))
+            name = known(rules.get(c.finding, label.get(c.finding, c.finding)))
             state = ("positive" if c.present else "negative") if c.rule else ("present" if c.present else "absent")
-            basis = f"; {md_escape(c.reference or c.reason)}" if (c.reference or c.reason) else ""
+            basis = f"; {known(c.reference or c.reason)}" if (c.reference or c.reason) else ""
             if not c.counted:
-                instead = md_escape(rules.get(c.instead or "", label.get(c.instead or "", c.instead or "")))
+                instead = known(rules.get(c.instead or "", label.get(c.instead or "", c.instead or "")))
                 lines.append(f"  - not counted: {name} ({state}), LR {c.likelihood_ratio:g} — same evidence as {instead}")
                 continue
             sign = "for" if c.effect > 0 else "against"
@@ -96,7 +112,7 @@ def clinical_note(kb: KnowledgeBase, result: Assessment, earlier: Sequence[Visit
         lines.append(md_escape(result.plan_withheld))
     lines += [f"_{md_escape(note)}_" for note in result.plan_notes]
     for w in result.withheld:
-        lines.append(f"- **{md_escape(w.label)}** — not offered: {md_escape(w.reason)}")
+        lines.append(f"- **{known(w.label)}** — not offered: {md_escape(w.reason)}")
     for item in result.plan:
         tags = [f"guidance v{item.version}, {item.status}"]
         if item.conflict:
@@ -104,7 +120,7 @@ def clinical_note(kb: KnowledgeBase, result: Assessment, earlier: Sequence[Visit
                         f"against {', '.join(item.sources_against) or '—'}")
         if item.safety_override:
             tags.append(f"safety override: {item.safety_override}")
-        lines.append(f"- **{md_escape(item.label)}** — {STANCE_WORDS[item.stance]}: {md_escape(item.advice)} "
+        lines.append(f"- **{known(item.label)}** — {STANCE_WORDS[item.stance]}: {known(item.advice)} "
                      f"_({md_escape('; '.join(tags))})_")
     lines += ["", "## Guidance versions used", ""]
     for item in result.plan:
