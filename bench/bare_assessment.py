@@ -2,11 +2,12 @@
 same way, filled with static data and no logic. Run: streamlit run bench/bare_assessment.py
 
 As the page does: the layout's style block; the guided interview with its three buttons and a 91-option
-jump list; 7 tabs of findings of which only the open one's two-option controls are drawn (stateful tabs), each
-with a callback;
-3 Vega-Lite charts from cached specs (the body map with three body outlines and 36 regions); the "why"
-section and the comparison column as fragments, their details in expanders drawn only while open; 15 plan
-cards; the follow-up section's outcome entry and uploader."""
+jump list; 7 tabs of findings of which only the open one's two-option controls are drawn (stateful tabs),
+each with a callback; 3 Vega-Lite charts from cached specs (the body map with three body outlines and 36
+regions); the "why" section and the comparison column as fragments, their details in expanders drawn only
+while open; 15 plan cards; the follow-up section's outcome entry and uploader. What a click changes on the
+page changes here too (the body map's and the differential's rows, the counts, the note, the order of the
+conditions), moved by the number of findings ticked: a browser redraws only what changed."""
 
 from __future__ import annotations
 
@@ -65,9 +66,10 @@ def nothing(*_args) -> None:
 
 
 @st.fragment
-def why() -> None:
+def why(ticked: int) -> None:
     st.header("Why", anchor=False)
-    st.selectbox("Explain", CONDITIONS, key="explain", format_func=str.strip)
+    # The conditions in ranked order, which a click can change, as on the page.
+    st.selectbox("Explain", CONDITIONS[ticked % 2:] + CONDITIONS[:ticked % 2], key="explain", format_func=str.strip)
     st.markdown(SENTENCE)
     contrib = [{"order": i, "caption": f"{FINDINGS[i]} (present) — LR+ 2.5, clinical estimate", "lim_lo": -1.0,
                 "lim_hi": 1.0, "finding": FINDINGS[i], "recorded": "Present", "direction": "for" if i < 5 else "against",
@@ -103,6 +105,9 @@ def sources() -> None:
                 st.markdown(SENTENCE * 4)
 
 
+# What a click changes, the page redraws: the twin's results move with the findings ticked (one snapshot of the
+# session, as the page reads its own), so the same elements change per click on both (the bench checks it).
+ticked = sum(v == "present" for k, v in st.session_state.to_dict().items() if isinstance(k, str) and k.startswith("f"))
 st.title("Buttock & hip pain assessment (bare)", anchor=False)
 st.caption(SENTENCE)
 st.info("**Triage: ROUTINE** — Physiotherapy management. No red flag recorded so far.", icon=":material/check_circle:")
@@ -115,7 +120,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="medium", ke
                     persist_state="session", width=150, help=SENTENCE)
     st.segmented_control("Sex", ["female", "male"], key="sex", format_func=str.capitalize, persist_state="session",
                          help=SENTENCE)
-    st.download_button("Clinical note", SENTENCE * 30, file_name="note.md", mime="text/markdown",  # made with the page
+    st.download_button("Clinical note", SENTENCE * 30 + f"{ticked} findings present", file_name="note.md", mime="text/markdown",  # made with the page
                        icon=":material/description:", on_click="ignore", help=SENTENCE)
     st.download_button("Clinical note PDF", lambda: SENTENCE * 20, file_name="note.pdf", mime="application/pdf",
                        icon=":material/picture_as_pdf:", on_click="ignore", help=SENTENCE)
@@ -133,7 +138,7 @@ with main:
     with inputs:
         with st.container(border=True, key="interview"):
             st.header("Guided interview", anchor=False)
-            st.caption(SENTENCE)
+            st.caption(f"{ticked} of {len(FINDINGS)} findings recorded · red-flag screen: 16 question(s) not yet answered")
             st.markdown(":red-badge[Red-flag screen] :gray-badge[Red flags]\n### " + FINDINGS[0])
             st.markdown("**How:** " + SENTENCE + "\n\n**Positive if:** " + SENTENCE)
             with st.container(horizontal=True):
@@ -147,7 +152,7 @@ with main:
         st.header("Findings", anchor=False)
         rows = [{"id": f"r{i}", "label": f"Region {i}: a place on the body", "view": "Back", "finding": f"f{i}",
                  "sets": FINDINGS[i], "marked": i == 5, "pain": "Pain marked" if i == 5 else "Not marked",
-                 "referral": ["essential", "spillover", "none"][i % 3], "muscles": "none of the likely conditions' muscles",
+                 "referral": ["essential", "spillover", "none"][i % 3], "muscles": f"the muscles of {ticked} likely conditions",
                  "cx": 10.0 + i, "cy": 20.0 + i} for i in range(36)]
         st.vega_lite_chart(charts.chart_data(rows), body_map_spec(), key="body_map", on_select=nothing,
                            selection_mode=["region_pick"], width="stretch", alt=SENTENCE)
@@ -155,12 +160,12 @@ with main:
         st.checkbox("Pain drawing complete", key="drawing", help=SENTENCE)
         st.caption(SENTENCE)
         st.markdown("**Red-flag screen:** 0 of 16 asked.")
-        st.caption("**Present:** " + " · ".join(FINDINGS[:9]) + "  \n**Absent:** none")
+        st.caption("**Present:** " + " · ".join(FINDINGS[:ticked]) + "  \n**Absent:** none")
         k = 0
         for tab, n in zip(st.tabs(TABS, key=TAB_KEY, on_change="rerun"), PER_TAB, strict=True):
             if tab.open:
                 with tab:
-                    st.caption(f"{n} findings · 0 present")
+                    st.caption(f"{ticked} present · 0 absent · {n - ticked} not assessed")
                     cols = st.columns(2)
                     for i in range(n):
                         with cols[i % 2]:
@@ -172,15 +177,16 @@ with main:
         st.caption(SENTENCE + "  \n" + SENTENCE + "  \n" + SENTENCE)
         with st.container():
             st.markdown("**Most likely:** 1. " + CONDITIONS[0] + " **62%** · 2. " + CONDITIONS[1] + " **20%**")
-            diff = [{"condition": f"c{i}", "label": c, "rank": i, "probability": 0.6 - 0.03 * i, "prior": 0.1,
+            diff = [{"condition": f"c{i}", "label": c, "rank": i, "probability": 0.6 - 0.03 * i + 0.005 * ticked, "prior": 0.1,
                      "shown": f"{60 - 3 * i}%", "prior_shown": "10%", "role": "Guides the plan" if i == 0 else "Other",
                      "caption": f"{c} — {60 - 3 * i}%", "prior_basis": SENTENCE * 2} for i, c in enumerate(CONDITIONS)]
             st.vega_lite_chart(charts.chart_data(diff), differential_spec(), width="stretch")
             st.caption(SENTENCE)
-        why()
+        why(ticked)
         st.header("Next best questions", anchor=False)
         st.caption(SENTENCE)
-        st.markdown("\n".join(f"- **{FINDINGS[i]}**  \n  _{CONDITIONS[0]}_ (62% now): if positive → 80%" for i in range(5)))
+        st.markdown("\n".join(f"- **{FINDINGS[i]}**  \n  _{CONDITIONS[0]}_ ({60 + ticked}% now): if positive → 80%"
+                               for i in range(5)))
     st.header("Plan — acute phase", anchor=False)
     st.caption(SENTENCE)
     st.info(SENTENCE, icon=":material/info:")

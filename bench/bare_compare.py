@@ -46,30 +46,48 @@ st.header("Topic × source matrix", anchor=False)
 st.vega_lite_chart(matrix_data(TOPICS, VOICES, (conflicts_only, phase, tuple(chosen))), matrix_spec(), key="matrix", on_select="rerun",
                    selection_mode=["cell", "glyph"], width="stretch")
 st.caption(text(399))
+# As the page does: the topic a matrix click picked goes into the selectbox's state first.
+st.session_state["last_cell"] = (None, None)
+st.session_state["topic_pick"] = st.session_state.get("topic_pick", TOPICS[0])
 topic = st.selectbox("Topic", TOPICS, key="topic_pick")
+n = TOPICS.index(topic)
+
+
+def about(length: int) -> str:
+    """Text of about `length` characters that differs from topic to topic, as each topic's claims and guidance do
+    (the browser redraws what changed, and skips the rest)."""
+    return f"({n}) " + text(length - 4)
+
+
+STANCE_HEADERS = ("### ✅ Recommended", "### 🟡 Only in some situations", "### ⛔ Not recommended")
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.header("What each source says, in context", anchor=False)
     groups = CLAIMS.get(topic, ICE_CLAIMS)
-    for column, n_claims in zip(st.columns(len(groups)), groups, strict=True):
+    headers = STANCE_HEADERS if len(groups) == 3 else (STANCE_HEADERS[0], STANCE_HEADERS[2])
+    for c, (column, n_claims, header) in enumerate(zip(st.columns(len(groups)), groups, headers, strict=True)):
         with column:
-            st.markdown("### ✅ Recommended")
-            for _ in range(n_claims):
+            st.markdown(header)
+            for j in range(n_claims):
+                # As between ice and heat on the page: the first column's first card is the same source with another
+                # quote, its second is the same claim, the rest differ.
+                same_source, same_claim = (c, j) == (0, 0), (c, j) == (0, 1)
                 with st.container(border=True):
-                    st.markdown("**An article title**  \n`source_1`")
-                    st.markdown(f":orange-background[**{text(120)}**]{text(200)}")
-                    st.caption(text(147))
-                    st.caption(text(75))
+                    st.markdown(f"**An article title ({0 if same_source or same_claim else n})**  \n`source_1`")
+                    st.markdown(f":orange-background[**{text(120)}**]{text(200)}" if same_claim
+                                else f":orange-background[**{about(120)}**]{about(200)}")
+                    st.caption(text(147) if same_source or same_claim else about(147))
+                    st.caption(text(75) if same_claim else about(75))
 with right:
     st.header("Guidance HipGuide uses", anchor=False)
     st.markdown(f"**{topic}**")
-    st.caption(text(80))
-    st.warning("**Sources disagree — direct conflict**. " + text(200), icon="⚡")
+    st.caption(about(80))
+    st.warning("**Sources disagree — direct conflict**. " + about(200), icon="⚡")
     st.markdown("**For: 2 independent voices**\n- `source_1` — " + text(250) + "\n**Against: 1 independent voice**\n- "
                 + text(250))
     # The adopted guidance in one block, as the compact view draws it: badge, small print, phases, overrides.
     st.markdown("**Adopted guidance (what HipGuide uses)**\n\n:orange-badge[📝 DRAFT — not yet approved]\n\n"
-                f":small[{text(90)}]\n\n"
+                f":small[{about(90)}]\n\n"
                 + "\n".join(f"- **{p}**: ⛔ Not recommended — {text(180)}" for p in ("acute", "recovery", "prevention"))
                 + "\n\n:small[Applies to: all conditions]\n\n"
                 + "\n\n".join(f"**For a condition:** {text(250)}\n\n" + "\n".join(f"- **{p}**: {text(150)}"

@@ -7,7 +7,9 @@ Targets live here, never in the tests. Sections:
   save        an editor's save end to end (validate, write, one git commit)
   assess      assess() per case, median over the shipped vignettes
   apptest     AppTest rerun after one click, each page versus its bare twin (bench/bare_*.py), interleaved;
-              a twin whose element kinds and counts differ from its page FAILS (its ratio would mean nothing);
+              a twin whose element kinds and counts differ from its page FAILS (its ratio would mean nothing),
+              and so does one that changes other kinds or counts of elements with the measured click (a browser
+              redraws what changed and skips the rest: a twin whose results never move skips its charts' redraw);
               and the assessment versus the frozen twin of the page before the redesign (report only)
   browser     in Chromium: click -> updated page, HipGuide versus bare; cold start to first full render;
               20 concurrent sessions' click latency (p50 / p95)
@@ -306,6 +308,36 @@ def census(at: Any) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def _element_contents(at: Any) -> dict[tuple[str, ...], tuple[str, bytes]]:
+    """Each element of the page by its place in the tree: its kind and what Streamlit sends for it."""
+    out: dict[tuple[str, ...], tuple[str, bytes]] = {}
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        children = getattr(node, "children", None)
+        if isinstance(children, dict) and children:
+            for key, child in children.items():
+                walk(child, (*path, str(key)))
+            return
+        proto = getattr(node, "proto", None)
+        out[path] = (getattr(node, "type", type(node).__name__),
+                     proto.SerializeToString() if hasattr(proto, "SerializeToString") else b"")
+
+    walk(at._tree, ())
+    return out
+
+
+def redrawn(at: Any, click: Callable[[Any, int], None], i: int) -> dict[str, int]:
+    """How many elements of each kind one click changes (the browser redraws those, and skips the rest)."""
+    click(at, i)
+    at.run()
+    before = _element_contents(at)
+    click(at, i + 1)
+    at.run()
+    after = _element_contents(at)
+    return dict(sorted(Counter(kind for path, (kind, sent) in after.items()
+                               if path not in before or before[path][1] != sent).items()))
+
+
 def census_line(real: dict[str, int], bare: dict[str, int]) -> str:
     kinds = sorted(set(real) | set(bare))
     return ", ".join(f"{k} {real.get(k, 0)}/{bare.get(k, 0)}" for k in kinds if real.get(k, 0) or bare.get(k, 0))
@@ -520,6 +552,12 @@ def _bench_apptest(quick: bool) -> None:
                "" if same else "differ (HipGuide/twin): " + census_line(
                    {k: v for k, v in real_census.items() if bare_census.get(k) != v},
                    {k: v for k, v in bare_census.items() if real_census.get(k) != v}))
+        # A twin whose results never change lets the browser skip redrawing them (a chart above all): its page
+        # cannot. The same kinds and counts of elements must change with the measured click on both.
+        real_redrawn, bare_redrawn = redrawn(real, pair.real_click, n), redrawn(bare, pair.bare_click, n)
+        same = real_redrawn == bare_redrawn
+        record("apptest", f"{pair.name}: twin redraws what the page redraws per click", None, "", "same kinds, counts",
+               same, census_line(real_redrawn, bare_redrawn))
         # Each HipGuide rerun is paired with the bare rerun measured right after it: the median of the
         # paired ratios follows the machine's speed as it drifts during the run, which a ratio of two
         # medians taken over a minute does not.
