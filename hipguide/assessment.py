@@ -431,7 +431,8 @@ def _prior(kb: KnowledgeBase, model: _ConditionModel, condition: str, age: int |
 
 
 def _condition_result(kb: KnowledgeBase, condition: str, present: frozenset[str], absent: frozenset[str],
-                      age: int | None = None, sex: str | None = None) -> ConditionResult:
+                      age: int | None = None, sex: str | None = None,
+                      ordered: tuple[tuple[list[str], bool], ...] | None = None) -> ConditionResult:
     model = _evidence_model(kb)[condition]
     prior, basis = _prior(kb, model, condition, age, sex)
     lo_prior = logit(prior)
@@ -453,7 +454,7 @@ def _condition_result(kb: KnowledgeBase, condition: str, present: frozenset[str]
     contributions: list[Contribution] = []
     rows = model.rows
     # In a fixed order, so which of two equally strong findings counts never depends on click order.
-    for findings, is_present in ((sorted(present), True), (sorted(absent), False)):
+    for findings, is_present in ordered or ((sorted(present), True), (sorted(absent), False)):
         for finding in findings:
             row = rows.get(finding)
             if row is None:
@@ -500,7 +501,8 @@ def _condition_result(kb: KnowledgeBase, condition: str, present: frozenset[str]
 
 def differential(kb: KnowledgeBase, case: Case) -> list[ConditionResult]:
     present, absent = frozenset(case.findings), frozenset(case.absent)
-    results = [_condition_result(kb, c, present, absent, case.age, case.sex) for c in kb.conditions]
+    ordered = ((sorted(present), True), (sorted(absent), False))  # sorted once for every condition
+    results = [_condition_result(kb, c, present, absent, case.age, case.sex, ordered) for c in kb.conditions]
     # Most likely first; ties keep the knowledge file's order, so the ranking is stable.
     return sorted(results, key=lambda r: -r.log_odds)
 
@@ -536,15 +538,10 @@ def _shift_if(model: _ConditionModel, r: ConditionResult, finding: str, ratio: f
     return r.log_odds + unit_effect([*before, effect]) - unit_effect(before)
 
 
-def _strongest(unit: list[tuple[str, float]]) -> tuple[float, float]:
-    """A unit's strongest evidence for (>= 0) and against (<= 0): what unit_effect counts."""
-    effects = [e for _, e in unit]
-    return max(0.0, *effects), min(0.0, *effects)
-
-
-def _added(effect: float, best_for: float, best_against: float) -> float:
-    """What one more piece of evidence adds to a unit's count: only what goes beyond its strongest so far."""
-    return max(effect - best_for, 0.0) if effect > 0 else min(effect - best_against, 0.0)
+def _askable(kb: KnowledgeBase) -> tuple[str, ...]:
+    """The findings a next question may ask about, in the knowledge's order (the red-flag screen is asked
+    in full by the interview, not ranked)."""
+    return kb.derived("askable_findings", lambda: tuple(f for f, spec in kb.findings.items() if spec.group != "red_flag"))
 
 
 def next_questions(kb: KnowledgeBase, case: Case, results: list[ConditionResult], limit: int = 5,
@@ -560,33 +557,54 @@ def next_questions(kb: KnowledgeBase, case: Case, results: list[ConditionResult]
     assessed = present | absent | set(unsafe)
     models = _evidence_model(kb)
     # Each leading condition with its evidence model and, per evidence unit, the strongest evidence for and
-    # against it holds now: worked out once, so a finding's shift is two comparisons.
-    leaders = [(r, models[r.condition], {unit: _strongest(effects) for unit, effects in r.units.items()})
-               for r in results[:4]]
-    candidates: dict[str, NextQuestion] = {}
-    for finding, spec in kb.findings.items():
-        if finding in assessed or spec.group == "red_flag":
-            continue
-        score, if_present, if_absent = 0.0, {}, {}
-        for r, model, strongest in leaders:
-            row = model.rows.get(finding)
-            if row is None:
+    # against it holds now (what unit_effect counts): worked out once, so a finding's shift is two comparisons.
+    leaders = []
+    for r in results[:4]:
+        model = models[r.condition]
+        strongest = {unit: (max(0.0, *(e for _, e in effects)), min(0.0, *(e for _, e in effects)))
+                     for unit, effects in r.units.items()}
+        leaders.append((r, model, strongest, r.log_odds, r.probability))
+    exp, floor, ceil = math.exp, PROBABILITY_FLOOR, PROBABILITY_CEIL
+    askable = _askable(kb)
+    askable_set = kb.derived("askable_finding_set", lambda: frozenset(askable))
+    found: dict[str, list[Any]] = {}  # finding -> [score, if present, if absent], leaders in rank order
+    # The loop below runs for every finding a leading condition has a ratio for, on every rerun: sigmoid, bounds
+    # and a unit's added evidence are written out in it (the same arithmetic as sigmoid(), _bounded() and
+    # unit_effect()).
+    for r, model, strongest, lo, p_now in leaders:
+        for finding, (lr, unit, ln_pos, ln_neg) in model.rows.items():
+            if finding in assessed or finding not in askable_set:
                 continue
-            lr, unit, ln_pos, ln_neg = row
             if finding in model.rule_of:  # it may settle a composite rule: the rule's result replaces its findings
                 lo_pos = _shift_if(model, r, finding, lr.lr_positive, present, absent, True)
                 lo_neg = _shift_if(model, r, finding, lr.lr_negative, present, absent, False)
-            else:  # it joins its unit, which counts only its strongest evidence each way
+            else:  # it joins its unit, which counts only what goes beyond its strongest evidence each way
                 best_for, best_against = strongest.get(unit, (0.0, 0.0))
-                lo_pos = r.log_odds + _added(ln_pos, best_for, best_against)
-                lo_neg = r.log_odds + _added(ln_neg, best_for, best_against)
+                lo_pos = lo + (ln_pos - best_for if ln_pos > best_for else ln_pos - best_against
+                               if ln_pos < best_against else 0.0)
+                lo_neg = lo + (ln_neg - best_for if ln_neg > best_for else ln_neg - best_against
+                               if ln_neg < best_against else 0.0)
             # Within the shown bounds: a question that cannot move the shown probability is not suggested.
-            p_pos, p_neg = _bounded(sigmoid(lo_pos)), _bounded(sigmoid(lo_neg))
-            score += (abs(p_pos - r.probability) + abs(p_neg - r.probability)) / 2
-            if_present[r.condition], if_absent[r.condition] = p_pos, p_neg
-        if score > 1e-3:
-            candidates[finding] = NextQuestion(finding, score, if_present, if_absent)
-    return sorted(candidates.values(), key=lambda q: -q.score)[:limit]
+            if lo_pos >= 0:
+                p_pos = 1 / (1 + exp(-lo_pos))
+            else:
+                e = exp(lo_pos)
+                p_pos = e / (1 + e)
+            if lo_neg >= 0:
+                p_neg = 1 / (1 + exp(-lo_neg))
+            else:
+                e = exp(lo_neg)
+                p_neg = e / (1 + e)
+            p_pos = floor if p_pos < floor else ceil if p_pos > ceil else p_pos
+            p_neg = floor if p_neg < floor else ceil if p_neg > ceil else p_neg
+            entry = found.get(finding)
+            if entry is None:
+                entry = found[finding] = [0.0, {}, {}]
+            entry[0] += (abs(p_pos - p_now) + abs(p_neg - p_now)) / 2
+            entry[1][r.condition], entry[2][r.condition] = p_pos, p_neg
+    # In the knowledge's order, so equally useful questions keep a stable order.
+    candidates = [NextQuestion(f, *found[f]) for f in askable if f in found and found[f][0] > 1e-3]
+    return sorted(candidates, key=lambda q: -q.score)[:limit]
 
 
 def sufficiency(case: Case, results: list[ConditionResult]) -> tuple[bool, str]:
