@@ -17,6 +17,7 @@ add up exactly to the change from its prior.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -380,15 +381,29 @@ def _bounded(p: float) -> float:
     return min(max(p, PROBABILITY_FLOOR), PROBABILITY_CEIL)
 
 
-def unit_effect(effects: list[float]) -> float:
-    """What a dependence group counts: its strongest evidence for plus its strongest against."""
+def strongest_each_way(effects: Iterable[float]) -> tuple[float, float]:
+    """A dependence group's strongest evidence for (>= 0) and strongest against (<= 0): all it counts."""
     best_for = best_against = 0.0
     for e in effects:
         if e > best_for:
             best_for = e
         elif e < best_against:
             best_against = e
+    return best_for, best_against
+
+
+def unit_effect(effects: list[float]) -> float:
+    """What a dependence group counts: its strongest evidence for plus its strongest against."""
+    best_for, best_against = strongest_each_way(effects)
     return best_for + best_against
+
+
+def joined(log_odds: float, strongest: tuple[float, float], effect: float) -> float:
+    """The log-odds once one more piece of evidence joins a group whose strongest evidence each way is
+    `strongest`: only what goes beyond it counts."""
+    best_for, best_against = strongest
+    return log_odds + (effect - best_for if effect > best_for else effect - best_against if effect < best_against
+                       else 0.0)
 
 
 @dataclass(frozen=True)
@@ -534,8 +549,7 @@ def _shift_if(model: _ConditionModel, r: ConditionResult, finding: str, ratio: f
                     after.append(math.log(known[1]))
                 log_odds += unit_effect(after) - unit_effect([e for _, e in before])
             return log_odds
-    before = [e for _, e in r.units.get(unit, [])]
-    return r.log_odds + unit_effect([*before, effect]) - unit_effect(before)
+    return joined(r.log_odds, strongest_each_way(e for _, e in r.units.get(unit, [])), effect)
 
 
 def _askable(kb: KnowledgeBase) -> tuple[str, ...]:
@@ -557,20 +571,15 @@ def next_questions(kb: KnowledgeBase, case: Case, results: list[ConditionResult]
     assessed = present | absent | set(unsafe)
     models = _evidence_model(kb)
     # Each leading condition with its evidence model and, per evidence unit, the strongest evidence for and
-    # against it holds now (what unit_effect counts): worked out once, so a finding's shift is two comparisons.
-    leaders = []
-    for r in results[:4]:
-        model = models[r.condition]
-        strongest = {unit: (max(0.0, *(e for _, e in effects)), min(0.0, *(e for _, e in effects)))
-                     for unit, effects in r.units.items()}
-        leaders.append((r, model, strongest, r.log_odds, r.probability))
+    # against it holds now: worked out once, so a finding's shift is two comparisons.
+    leaders = [(r, models[r.condition], {unit: strongest_each_way(e for _, e in effects) for unit, effects in r.units.items()},
+                r.log_odds, r.probability) for r in results[:4]]
     exp, floor, ceil = math.exp, PROBABILITY_FLOOR, PROBABILITY_CEIL
     askable = _askable(kb)
     askable_set = kb.derived("askable_finding_set", lambda: frozenset(askable))
     found: dict[str, list[Any]] = {}  # finding -> [score, if present, if absent], leaders in rank order
-    # The loop below runs for every finding a leading condition has a ratio for, on every rerun: sigmoid, bounds
-    # and a unit's added evidence are written out in it (the same arithmetic as sigmoid(), _bounded() and
-    # unit_effect()).
+    # The loop below runs for every finding a leading condition has a ratio for, on every rerun: sigmoid and
+    # bounds are written out in it (the same arithmetic as sigmoid() and _bounded()).
     for r, model, strongest, lo, p_now in leaders:
         for finding, (lr, unit, ln_pos, ln_neg) in model.rows.items():
             if finding in assessed or finding not in askable_set:
@@ -579,11 +588,8 @@ def next_questions(kb: KnowledgeBase, case: Case, results: list[ConditionResult]
                 lo_pos = _shift_if(model, r, finding, lr.lr_positive, present, absent, True)
                 lo_neg = _shift_if(model, r, finding, lr.lr_negative, present, absent, False)
             else:  # it joins its unit, which counts only what goes beyond its strongest evidence each way
-                best_for, best_against = strongest.get(unit, (0.0, 0.0))
-                lo_pos = lo + (ln_pos - best_for if ln_pos > best_for else ln_pos - best_against
-                               if ln_pos < best_against else 0.0)
-                lo_neg = lo + (ln_neg - best_for if ln_neg > best_for else ln_neg - best_against
-                               if ln_neg < best_against else 0.0)
+                held = strongest.get(unit, (0.0, 0.0))
+                lo_pos, lo_neg = joined(lo, held, ln_pos), joined(lo, held, ln_neg)
             # Within the shown bounds: a question that cannot move the shown probability is not suggested.
             if lo_pos >= 0:
                 p_pos = 1 / (1 + exp(-lo_pos))
